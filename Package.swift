@@ -1,0 +1,54 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Tributary",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tributary", targets: ["tributary"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "Sources/COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        .target(
+            name: "TributaryKernels",
+            dependencies: ["COpenBLAS"]
+        ),
+        .target(
+            name: "TributaryFormats",
+            dependencies: ["TributaryKernels"]
+        ),
+        .target(
+            name: "TributaryTokenizers",
+            dependencies: ["TributaryFormats"]
+        ),
+        .target(
+            name: "TributaryModel",
+            dependencies: ["TributaryKernels", "TributaryFormats", "TributaryTokenizers"]
+        ),
+        .executableTarget(
+            name: "tributary",
+            dependencies: [
+                "TributaryModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
+            name: "TributaryTests",
+            dependencies: [
+                "TributaryKernels", "TributaryFormats", "TributaryTokenizers", "TributaryModel",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

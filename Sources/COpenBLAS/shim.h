@@ -1,0 +1,5 @@
+#ifndef TRIBUTARY_COPENBLAS_SHIM_H
+#define TRIBUTARY_COPENBLAS_SHIM_H
+#include <cblas.h>
+#include <lapacke.h>
+#endif

@@ -1,0 +1,36 @@
+/// xoshiro256** seeded through SplitMix64: a small, fast generator whose sequence depends only
+/// on the seed, so a seeded request is reproducible on every platform.
+public struct RandomSource: RandomNumberGenerator, Sendable {
+    private var state: (UInt64, UInt64, UInt64, UInt64)
+
+    /// Creates a generator from `seed`.
+    public init(seed: UInt64) {
+        var mixer = seed
+        func next() -> UInt64 {
+            mixer &+= 0x9E37_79B9_7F4A_7C15
+            var z = mixer
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        state = (next(), next(), next(), next())
+    }
+
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
+        let result = ((state.1 &* 5) << 7 | (state.1 &* 5) >> 57) &* 9
+        let t = state.1 << 17
+        state.2 ^= state.0
+        state.3 ^= state.1
+        state.1 ^= state.2
+        state.0 ^= state.3
+        state.2 ^= t
+        state.3 = state.3 << 45 | state.3 >> 19
+        return result
+    }
+
+    /// A uniform float in [0, 1).
+    public mutating func nextUnitFloat() -> Double {
+        Double(next() >> 11) * 0x1.0p-53
+    }
+}

@@ -1,0 +1,122 @@
+/// The keys and values one sequence has produced, per layer.
+///
+/// Global-attention layers keep every position in a buffer that grows by doubling;
+/// sliding-window layers keep only the last `window` positions in a ring.
+public final class KVCache: @unchecked Sendable {
+    /// Keys and values of one layer.
+    struct Layer {
+        var keys: UnsafeMutablePointer<Float>
+        var values: UnsafeMutablePointer<Float>
+        /// Positions the buffers hold.
+        var capacity: Int
+        /// Ring size for sliding-window layers; nil for global layers.
+        let window: Int?
+    }
+
+    /// Floats per position (all key heads together).
+    let width: Int
+    var layers: [Layer]
+    /// Number of positions processed so far.
+    public internal(set) var length: Int = 0
+    /// The most positions this cache may hold.
+    public let maximumLength: Int
+
+    /// Creates an empty cache for `configuration`, limited to `maximumLength` positions.
+    public init(configuration: TransformerConfiguration, maximumLength: Int, initialCapacity: Int = 64) {
+        width = configuration.keyValueWidth
+        self.maximumLength = maximumLength
+        layers = configuration.slidingLayers.map { sliding in
+            let window = sliding ? configuration.slidingWindow : nil
+            let capacity = window.map { min($0, maximumLength) } ?? min(initialCapacity, maximumLength)
+            let count = max(capacity, 1) * configuration.keyValueWidth
+            return Layer(keys: .allocate(capacity: count), values: .allocate(capacity: count), capacity: max(capacity, 1), window: window)
+        }
+    }
+
+    deinit {
+        for layer in layers {
+            layer.keys.deallocate()
+            layer.values.deallocate()
+        }
+    }
+
+    /// Bytes held by the cache.
+    public var byteCount: Int { layers.reduce(0) { $0 + 2 * $1.capacity * width * 4 } }
+
+    /// Forgets every position (the buffers are kept).
+    public func reset() { length = 0 }
+
+    /// Grows global layers so they can hold `positions`.
+    func ensureCapacity(_ positions: Int) {
+        for index in layers.indices where layers[index].window == nil && layers[index].capacity < positions {
+            var capacity = layers[index].capacity
+            while capacity < positions { capacity *= 2 }
+            capacity = min(max(capacity, positions), max(maximumLength, positions))
+            let keys = UnsafeMutablePointer<Float>.allocate(capacity: capacity * width)
+            let values = UnsafeMutablePointer<Float>.allocate(capacity: capacity * width)
+            keys.update(from: layers[index].keys, count: length * width)
+            values.update(from: layers[index].values, count: length * width)
+            layers[index].keys.deallocate()
+            layers[index].values.deallocate()
+            layers[index].keys = keys
+            layers[index].values = values
+            layers[index].capacity = capacity
+        }
+    }
+
+    /// Stores `count` new positions starting at `firstPosition` for `layer` (rows with `stride`).
+    func store(layer index: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int, firstPosition: Int, count: Int) {
+        let layer = layers[index]
+        if let window = layer.window {
+            let skip = max(0, count - window)
+            for row in skip..<count {
+                let slot = (firstPosition + row) % window
+                (layer.keys + slot * width).update(from: keys + row * stride, count: width)
+                (layer.values + slot * width).update(from: values + row * stride, count: width)
+            }
+        } else {
+            for row in 0..<count {
+                let slot = firstPosition + row
+                (layer.keys + slot * width).update(from: keys + row * stride, count: width)
+                (layer.values + slot * width).update(from: values + row * stride, count: width)
+            }
+        }
+    }
+
+    /// The stored positions `[from, length)` of `layer` as up to two contiguous segments.
+    func segments(layer index: Int, from: Int) -> [KeyValueSegment] {
+        let layer = layers[index]
+        guard from < length else { return [] }
+        guard let window = layer.window else {
+            return [KeyValueSegment(keys: layer.keys, values: layer.values, count: length - from, firstPosition: from)]
+        }
+        precondition(from >= length - window, "sliding-window cache no longer holds position \(from)")
+        let startSlot = from % window
+        let total = length - from
+        let firstCount = min(total, window - startSlot)
+        var result = [KeyValueSegment(keys: layer.keys + startSlot * width, values: layer.values + startSlot * width, count: firstCount, firstPosition: from)]
+        if firstCount < total {
+            result.append(KeyValueSegment(keys: layer.keys, values: layer.values, count: total - firstCount, firstPosition: from + firstCount))
+        }
+        return result
+    }
+}
+
+/// Consecutive positions of keys and values stored row by row.
+struct KeyValueSegment {
+    let keys: UnsafePointer<Float>
+    let values: UnsafePointer<Float>
+    let count: Int
+    let firstPosition: Int
+
+    init(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, count: Int, firstPosition: Int) {
+        self.keys = keys
+        self.values = values
+        self.count = count
+        self.firstPosition = firstPosition
+    }
+
+    init(keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, count: Int, firstPosition: Int) {
+        self.init(keys: UnsafePointer(keys), values: UnsafePointer(values), count: count, firstPosition: firstPosition)
+    }
+}

@@ -1,0 +1,246 @@
+import TributaryKernels
+
+/// Errors a forward step refuses with before doing any work.
+public enum ForwardError: Error, CustomStringConvertible, Equatable {
+    /// A token id outside the vocabulary.
+    case tokenOutOfRange(token: Int, vocabularySize: Int)
+    /// The step would run a sequence past its cache limit.
+    case contextExceeded(needed: Int, limit: Int)
+
+    public var description: String {
+        switch self {
+        case .tokenOutOfRange(let token, let size): return "token id \(token) is outside the vocabulary (0..<\(size))"
+        case .contextExceeded(let needed, let limit): return "\(needed) positions exceed the context limit of \(limit)"
+        }
+    }
+}
+
+/// The decoder forward pass over a batch of sequences.
+///
+/// All rows of all sequences go through each projection in one matrix product; attention is
+/// per sequence against its own cache. Not thread-safe: one engine thread owns a transformer's
+/// workspace.
+public final class Transformer: @unchecked Sendable {
+    /// The model's shape and semantics.
+    public let configuration: TransformerConfiguration
+    /// The weights.
+    public let weights: ModelWeights
+    private let workspace = ForwardWorkspace()
+    private let globalRope: RotaryEmbedding
+    private let slidingRope: RotaryEmbedding?
+
+    /// Creates a forward pass for `weights`.
+    public init(configuration: TransformerConfiguration, weights: ModelWeights) {
+        self.configuration = configuration
+        self.weights = weights
+        globalRope = RotaryEmbedding(dimensions: configuration.headDimension, base: configuration.ropeBase, style: configuration.ropeStyle)
+        slidingRope = configuration.slidingRopeBase.map {
+            RotaryEmbedding(dimensions: configuration.headDimension, base: $0, style: configuration.ropeStyle)
+        }
+    }
+
+    /// Runs one step: appends each item's tokens to its cache and returns the requested logits.
+    public func forward(_ items: [BatchItem]) throws(ForwardError) -> StepLogits {
+        let c = configuration
+        for item in items {
+            for token in item.tokens where token < 0 || token >= c.vocabularySize {
+                throw .tokenOutOfRange(token: token, vocabularySize: c.vocabularySize)
+            }
+            let needed = item.cache.length + item.tokens.count
+            if needed > item.cache.maximumLength { throw .contextExceeded(needed: needed, limit: item.cache.maximumLength) }
+        }
+        let rows = items.reduce(0) { $0 + $1.tokens.count }
+        let w = workspace
+        let x = w.residual.reserve(rows * c.hiddenSize)
+        let h = w.normed.reserve(rows * c.hiddenSize)
+
+        // Embeddings.
+        var row = 0
+        for item in items {
+            for token in item.tokens {
+                (x + row * c.hiddenSize).update(from: weights.embedding.pointer + token * c.hiddenSize, count: c.hiddenSize)
+                if let scale = c.embeddingScale { VectorMath.scale(x + row * c.hiddenSize, by: scale, count: c.hiddenSize) }
+                row += 1
+            }
+        }
+        for item in items { item.cache.ensureCapacity(item.cache.length + item.tokens.count) }
+
+        for (index, layer) in weights.layers.enumerated() {
+            attentionBlock(layerIndex: index, layer: layer, items: items, rows: rows, x: x, h: h)
+            feedForwardBlock(layer: layer, rows: rows, x: x, h: h)
+        }
+        for item in items { item.cache.length += item.tokens.count }
+
+        // Final norm and output head on the rows that need logits.
+        var selected: [Int] = []
+        var firstRow: [Int?] = []
+        row = 0
+        for item in items {
+            switch item.logits {
+            case .none: firstRow.append(nil)
+            case .last:
+                firstRow.append(selected.count)
+                selected.append(row + item.tokens.count - 1)
+            case .all:
+                firstRow.append(selected.count)
+                selected.append(contentsOf: row..<(row + item.tokens.count))
+            }
+            row += item.tokens.count
+        }
+        let finalRows = w.finalRows.reserve(max(selected.count, 1) * c.hiddenSize)
+        weights.outputNorm.withUnsafeBufferPointer { norm in
+            for (target, source) in selected.enumerated() {
+                VectorMath.rmsNorm(
+                    x + source * c.hiddenSize, weight: norm.baseAddress!, weightOffset: c.normWeightOffset,
+                    epsilon: c.normEpsilon, count: c.hiddenSize, into: finalRows + target * c.hiddenSize)
+            }
+        }
+        let logits = w.logits.reserve(max(selected.count, 1) * c.vocabularySize)
+        weights.output.apply(rows: selected.count, input: finalRows, output: logits)
+        return StepLogits(firstRow: firstRow, width: c.vocabularySize, base: logits)
+    }
+
+    private func normRows(_ x: UnsafePointer<Float>, _ weight: [Float], rows: Int, width: Int, into y: UnsafeMutablePointer<Float>) {
+        let c = configuration
+        weight.withUnsafeBufferPointer { norm in
+            for r in 0..<rows {
+                VectorMath.rmsNorm(x + r * width, weight: norm.baseAddress!, weightOffset: c.normWeightOffset,
+                                   epsilon: c.normEpsilon, count: width, into: y + r * width)
+            }
+        }
+    }
+
+    private func attentionBlock(
+        layerIndex: Int, layer: LayerWeights, items: [BatchItem], rows: Int,
+        x: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>
+    ) {
+        let c = configuration
+        let w = workspace
+        normRows(x, layer.attentionNorm, rows: rows, width: c.hiddenSize, into: h)
+        let q = w.queries.reserve(rows * c.queryWidth)
+        let k = w.keys.reserve(rows * c.keyValueWidth)
+        let v = w.values.reserve(rows * c.keyValueWidth)
+        layer.query.apply(rows: rows, input: h, output: q)
+        layer.key.apply(rows: rows, input: h, output: k)
+        layer.value.apply(rows: rows, input: h, output: v)
+        if let queryNorm = layer.queryNorm, let keyNorm = layer.keyNorm {
+            normRows(q, queryNorm, rows: rows * c.headCount, width: c.headDimension, into: q)
+            normRows(k, keyNorm, rows: rows * c.keyValueHeadCount, width: c.headDimension, into: k)
+        }
+        let sliding = c.slidingLayers[layerIndex]
+        let rope = sliding ? (slidingRope ?? globalRope) : globalRope
+        var row = 0
+        for item in items {
+            for i in 0..<item.tokens.count {
+                let position = item.cache.length + i
+                rope.apply(to: q + (row + i) * c.queryWidth, heads: c.headCount, headDimension: c.headDimension, position: position)
+                rope.apply(to: k + (row + i) * c.keyValueWidth, heads: c.keyValueHeadCount, headDimension: c.headDimension, position: position)
+            }
+            row += item.tokens.count
+        }
+
+        let attended = w.attention.reserve(rows * c.queryWidth)
+        row = 0
+        for item in items {
+            attend(layerIndex: layerIndex, sliding: sliding, cache: item.cache, rowStart: row, count: item.tokens.count,
+                   q: q, k: k, v: v, output: attended)
+            item.cache.store(layer: layerIndex, keys: k + row * c.keyValueWidth, values: v + row * c.keyValueWidth,
+                             stride: c.keyValueWidth, firstPosition: item.cache.length, count: item.tokens.count)
+            row += item.tokens.count
+        }
+
+        let projected = w.projected.reserve(rows * c.hiddenSize)
+        layer.attentionOutput.apply(rows: rows, input: attended, output: projected)
+        if let postNorm = layer.postAttentionNorm {
+            normRows(projected, postNorm, rows: rows, width: c.hiddenSize, into: projected)
+        }
+        VectorMath.add(projected, into: x, count: rows * c.hiddenSize)
+    }
+
+    /// Causal (optionally windowed) attention of one sequence's new rows over its cache and themselves.
+    private func attend(
+        layerIndex: Int, sliding: Bool, cache: KVCache, rowStart: Int, count n: Int,
+        q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+        output: UnsafeMutablePointer<Float>
+    ) {
+        let c = configuration
+        let w = workspace
+        let hd = c.headDimension, gs = c.groupSize
+        let firstNew = cache.length
+        let window = sliding ? c.slidingWindow : nil
+        let oldest = window.map { max(0, firstNew - $0 + 1) } ?? 0
+        var segments = cache.segments(layer: layerIndex, from: oldest)
+        segments.append(KeyValueSegment(
+            keys: k + rowStart * c.keyValueWidth, values: v + rowStart * c.keyValueWidth,
+            count: n, firstPosition: firstNew))
+        let total = segments.reduce(0) { $0 + $1.count }
+        let queryRows = n * gs
+        let groupQueries = w.groupQueries.reserve(queryRows * hd)
+        let scores = w.scores.reserve(queryRows * total)
+        let groupOutput = w.groupOutput.reserve(queryRows * hd)
+
+        for g in 0..<c.keyValueHeadCount {
+            for i in 0..<n {
+                for j in 0..<gs {
+                    (groupQueries + (i * gs + j) * hd).update(from: q + (rowStart + i) * c.queryWidth + (g * gs + j) * hd, count: hd)
+                }
+            }
+            var column = 0
+            for segment in segments {
+                BLAS.matmulTransposedB(
+                    m: queryRows, n: segment.count, k: hd,
+                    a: groupQueries, lda: hd, w: segment.keys + g * hd, ldw: c.keyValueWidth,
+                    c: scores + column, ldc: total, alpha: c.attentionScale)
+                column += segment.count
+            }
+            for r in 0..<queryRows {
+                let position = firstNew + r / gs
+                let scoreRow = scores + r * total
+                column = 0
+                for segment in segments {
+                    for j in 0..<segment.count {
+                        let keyPosition = segment.firstPosition + j
+                        if keyPosition > position || (window != nil && position - keyPosition >= window!) {
+                            scoreRow[column + j] = -.infinity
+                        }
+                    }
+                    column += segment.count
+                }
+                VectorMath.softmax(scoreRow, count: total)
+            }
+            column = 0
+            for (index, segment) in segments.enumerated() {
+                BLAS.matmul(
+                    m: queryRows, n: hd, k: segment.count,
+                    a: scores + column, lda: total, b: segment.values + g * hd, ldb: c.keyValueWidth,
+                    c: groupOutput, ldc: hd, beta: index == 0 ? 0 : 1)
+                column += segment.count
+            }
+            for i in 0..<n {
+                for j in 0..<gs {
+                    (output + (rowStart + i) * c.queryWidth + (g * gs + j) * hd).update(from: groupOutput + (i * gs + j) * hd, count: hd)
+                }
+            }
+        }
+    }
+
+    private func feedForwardBlock(layer: LayerWeights, rows: Int, x: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>) {
+        let c = configuration
+        let w = workspace
+        normRows(x, layer.feedForwardNorm, rows: rows, width: c.hiddenSize, into: h)
+        let gate = w.gate.reserve(rows * c.feedForwardSize)
+        let up = w.up.reserve(rows * c.feedForwardSize)
+        layer.gate.apply(rows: rows, input: h, output: gate)
+        layer.up.apply(rows: rows, input: h, output: up)
+        switch c.activation {
+        case .silu: VectorMath.siluGate(gate, up: up, count: rows * c.feedForwardSize)
+        case .geluTanh: VectorMath.geluTanhGate(gate, up: up, count: rows * c.feedForwardSize)
+        }
+        let projected = w.projected.reserve(rows * c.hiddenSize)
+        layer.down.apply(rows: rows, input: gate, output: projected)
+        if let postNorm = layer.postFeedForwardNorm {
+            normRows(projected, postNorm, rows: rows, width: c.hiddenSize, into: projected)
+        }
+        VectorMath.add(projected, into: x, count: rows * c.hiddenSize)
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+
+/// Reads every tensor a configuration needs from a ``WeightSource``, checking names and shapes.
+struct WeightLoader {
+    let source: any WeightSource
+    let configuration: TransformerConfiguration
+
+    /// A matrix of exactly `rows × columns`, or an error naming the tensor and both shapes.
+    func matrix(_ name: String, rows: Int, columns: Int) throws(ModelLoadError) -> FloatStorage {
+        guard let shape = source.shape(of: name) else {
+            throw ModelLoadError(source: source.sourcePath, "missing tensor \(name)")
+        }
+        guard shape.rows == rows, shape.columns == columns else {
+            throw ModelLoadError(source: source.sourcePath, "tensor \(name) has shape [\(shape.rows), \(shape.columns)] but the configuration needs [\(rows), \(columns)]")
+        }
+        let storage = FloatStorage(count: rows * columns)
+        try source.read(name, into: storage.buffer.baseAddress!)
+        return storage
+    }
+
+    /// A vector of exactly `count` floats.
+    func vector(_ name: String, count: Int) throws(ModelLoadError) -> [Float] {
+        let storage = try matrix(name, rows: 1, columns: count)
+        return Array(storage.buffer)
+    }
+
+    /// A projection `[outputs, inputs]` with an optional bias.
+    func linear(_ name: String, outputs: Int, inputs: Int, bias: Bool = false) throws(ModelLoadError) -> LinearWeight {
+        let storage = try matrix("\(name).weight", rows: outputs, columns: inputs)
+        let biasValues = bias ? try vector("\(name).bias", count: outputs) : nil
+        return LinearWeight(outputs: outputs, inputs: inputs, storage: storage, bias: biasValues)
+    }
+
+    /// Loads all weights.
+    func load() throws(ModelLoadError) -> ModelWeights {
+        let c = configuration
+        let embedding = try matrix("token_embd.weight", rows: c.vocabularySize, columns: c.hiddenSize)
+        var layers: [LayerWeights] = []
+        for index in 0..<c.layerCount {
+            let p = "blk.\(index)."
+            layers.append(LayerWeights(
+                attentionNorm: try vector(p + "attn_norm.weight", count: c.hiddenSize),
+                query: try linear(p + "attn_q", outputs: c.queryWidth, inputs: c.hiddenSize, bias: c.hasQKVBias),
+                key: try linear(p + "attn_k", outputs: c.keyValueWidth, inputs: c.hiddenSize, bias: c.hasQKVBias),
+                value: try linear(p + "attn_v", outputs: c.keyValueWidth, inputs: c.hiddenSize, bias: c.hasQKVBias),
+                attentionOutput: try linear(p + "attn_output", outputs: c.hiddenSize, inputs: c.queryWidth),
+                queryNorm: c.hasQKNorm ? try vector(p + "attn_q_norm.weight", count: c.headDimension) : nil,
+                keyNorm: c.hasQKNorm ? try vector(p + "attn_k_norm.weight", count: c.headDimension) : nil,
+                postAttentionNorm: c.hasPostNorms ? try vector(p + "post_attention_norm.weight", count: c.hiddenSize) : nil,
+                feedForwardNorm: try vector(p + "ffn_norm.weight", count: c.hiddenSize),
+                gate: try linear(p + "ffn_gate", outputs: c.feedForwardSize, inputs: c.hiddenSize),
+                up: try linear(p + "ffn_up", outputs: c.feedForwardSize, inputs: c.hiddenSize),
+                down: try linear(p + "ffn_down", outputs: c.hiddenSize, inputs: c.feedForwardSize),
+                postFeedForwardNorm: c.hasPostNorms ? try vector(p + "post_ffw_norm.weight", count: c.hiddenSize) : nil))
+        }
+        let outputNorm = try vector("output_norm.weight", count: c.hiddenSize)
+        let output: LinearWeight
+        if c.tiedEmbeddings || source.shape(of: "output.weight") == nil {
+            output = LinearWeight(outputs: c.vocabularySize, inputs: c.hiddenSize, storage: embedding)
+        } else {
+            output = try linear("output", outputs: c.vocabularySize, inputs: c.hiddenSize)
+        }
+        return ModelWeights(embedding: embedding, layers: layers, outputNorm: outputNorm, output: output)
+    }
+}

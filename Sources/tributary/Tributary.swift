@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import TributaryKernels
+
+/// The `tributary` command line: one base model, many LoRA adapters, attributed usage.
+@main
+struct Tributary: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tributary",
+        abstract: "A CPU inference server for one base model and many LoRA adapters.",
+        subcommands: [GenerateCommand.self, TokenizeCommand.self, InspectCommand.self, BenchCommand.self, SystemCommand.self]
+    )
+
+    static func main() {
+        // OpenBLAS reads its core type when it loads; fix a misdetection before any work.
+        OpenBLASRuntime.reexecWithCorrectCoreIfNeeded()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// Options shared by the commands that run a model.
+struct RuntimeOptions: ParsableArguments {
+    @Option(help: "OpenBLAS threads (default: TRIBUTARY_THREADS or 1, measured fastest on 2-core machines).")
+    var threads: Int?
+
+    /// Applies the thread setting and reports the BLAS configuration on standard error.
+    func apply(quiet: Bool = false) {
+        let environment = ProcessInfo.processInfo.environment["TRIBUTARY_THREADS"].flatMap(Int.init)
+        OpenBLASRuntime.setThreadCount(threads ?? environment ?? 1)
+        if !quiet { Log.info(OpenBLASRuntime.describe()) }
+    }
+}
+
+/// Messages for people, on standard error (standard output carries results).
+enum Log {
+    static func info(_ message: String) {
+        FileHandle.standardError.write(Data("tributary: \(message)\n".utf8))
+    }
+}
