@@ -46,17 +46,19 @@ public enum ChatTemplate: Sendable, Equatable {
 
     /// The literal system message a ChatML template inserts when the conversation has none.
     static func defaultSystemPrompt(in template: String) -> String? {
-        let marker = "<|im_start|>system\\n"
-        var searchStart = template.startIndex
-        while let range = template.range(of: marker, range: searchStart..<template.endIndex) {
-            let rest = template[range.upperBound...]
-            if let end = rest.range(of: "<|im_end|>") {
-                let candidate = rest[..<end.lowerBound]
-                if !candidate.contains("{") && !candidate.contains("'") && !candidate.contains("\"") && !candidate.isEmpty {
-                    return String(candidate)
+        // Templates write the newline either literally or as a `\n` escape inside a Jinja string.
+        for marker in ["<|im_start|>system\\n", "<|im_start|>system\n"] {
+            var searchStart = template.startIndex
+            while let range = template.range(of: marker, range: searchStart..<template.endIndex) {
+                let rest = template[range.upperBound...]
+                if let end = rest.range(of: "<|im_end|>") {
+                    let candidate = rest[..<end.lowerBound]
+                    if !candidate.isEmpty && !candidate.contains("{") && !candidate.contains("'") && !candidate.contains("\"") {
+                        return candidate.replacingOccurrences(of: "\\n", with: "\n")
+                    }
                 }
+                searchStart = range.upperBound
             }
-            searchStart = range.upperBound
         }
         return nil
     }
