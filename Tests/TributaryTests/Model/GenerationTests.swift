@@ -1,0 +1,193 @@
+import Foundation
+import Testing
+import TributaryModel
+
+/// Sampling, stop conditions, limits and batching on the real default model.
+@Suite("Generation")
+struct GenerationTests {
+    static let prompt = "Once upon a time, in a small village by the sea, there lived"
+
+    func smollm() throws -> (LanguageModel, [Int]) {
+        let model = try Fixtures.model("smollm2")
+        return (model, model.tokenizer.encode(Self.prompt))
+    }
+
+    @Test("a seed makes sampling reproducible; different seeds differ")
+    func seeded() throws {
+        let (model, prompt) = try smollm()
+        var sampling = SamplingParameters()
+        sampling.temperature = 1.2
+        sampling.topP = 0.95
+        sampling.seed = 42
+        let generator = Generator(model: model)
+        let first = try generator.generate(GenerationRequest(promptTokens: prompt, maxTokens: 24, sampling: sampling, ignoreEOS: true))
+        let second = try generator.generate(GenerationRequest(promptTokens: prompt, maxTokens: 24, sampling: sampling, ignoreEOS: true))
+        #expect(first.tokens == second.tokens)
+        sampling.seed = 7
+        let third = try generator.generate(GenerationRequest(promptTokens: prompt, maxTokens: 24, sampling: sampling, ignoreEOS: true))
+        #expect(third.tokens != first.tokens)
+    }
+
+    @Test("top-k 1 and a tiny top-p are greedy at any temperature")
+    func truncationIsGreedy() throws {
+        let (model, prompt) = try smollm()
+        let generator = Generator(model: model)
+        let greedy = try generator.generate(GenerationRequest(promptTokens: prompt, maxTokens: 16, ignoreEOS: true)).tokens
+        var topK = SamplingParameters()
+        topK.temperature = 5
+        topK.topK = 1
+        topK.seed = 1
+        #expect(try generator.generate(GenerationRequest(promptTokens: prompt, maxTokens: 16, sampling: topK, ignoreEOS: true)).tokens == greedy)
+        var topP = SamplingParameters()
+        topP.temperature = 5
+        topP.topP = 1e-6
+        topP.seed = 1
+        #expect(try generator.generate(GenerationRequest(promptTokens: prompt, maxTokens: 16, sampling: topP, ignoreEOS: true)).tokens == greedy)
+        var minP = SamplingParameters()
+        minP.temperature = 5
+        minP.minP = 1
+        minP.seed = 1
+        #expect(try generator.generate(GenerationRequest(promptTokens: prompt, maxTokens: 16, sampling: minP, ignoreEOS: true)).tokens == greedy)
+    }
+
+    @Test("penalties change greedy output and reduce repetition")
+    func penalties() throws {
+        let (model, _) = try smollm()
+        let prompt = model.tokenizer.encode("one one one one one one one one")
+        let generator = Generator(model: model)
+        let plain = try generator.generate(GenerationRequest(promptTokens: prompt, maxTokens: 12, ignoreEOS: true)).tokens
+        var sampling = SamplingParameters()
+        sampling.frequencyPenalty = 2
+        sampling.presencePenalty = 2
+        let penalised = try generator.generate(GenerationRequest(promptTokens: prompt, maxTokens: 12, sampling: sampling, ignoreEOS: true)).tokens
+        #expect(Set(penalised).count > Set(plain).count)
+        var repetition = SamplingParameters()
+        repetition.repetitionPenalty = 1.5
+        let repeated = try generator.generate(GenerationRequest(promptTokens: prompt, maxTokens: 12, sampling: repetition, ignoreEOS: true)).tokens
+        #expect(repeated != plain)
+    }
+
+    @Test("stop strings end generation and are not returned")
+    func stopStrings() throws {
+        let (model, prompt) = try smollm()
+        let generator = Generator(model: model)
+        let full = try generator.generate(GenerationRequest(promptTokens: prompt, maxTokens: 32, ignoreEOS: true))
+        #expect(full.text.contains("Elara"))
+        var streamed = ""
+        let stopped = try generator.generate(GenerationRequest(promptTokens: prompt, maxTokens: 32, stop: ["Elara"], ignoreEOS: true)) { streamed += $0 }
+        #expect(stopped.finishReason == .stop)
+        #expect(stopped.text == String(full.text[..<full.text.range(of: "Elara")!.lowerBound]))
+        #expect(streamed == stopped.text)
+        #expect(stopped.tokens.count < full.tokens.count)
+    }
+
+    @Test("max tokens ends with finish reason length; EOS ends with stop")
+    func limits() throws {
+        let (model, _) = try smollm()
+        let generator = Generator(model: model)
+        let short = try generator.generate(GenerationRequest(promptTokens: model.tokenizer.encode(Self.prompt), maxTokens: 5))
+        #expect(short.tokens.count == 5)
+        #expect(short.finishReason == .length)
+        let chat = try model.promptTokens(for: "What is the capital of France?", chat: true)
+        let answer = try generator.generate(GenerationRequest(promptTokens: chat, maxTokens: 64))
+        #expect(answer.finishReason == .stop)
+        #expect(answer.text == "The capital of France is Paris.")
+        let forced = try generator.generate(GenerationRequest(promptTokens: chat, maxTokens: 20, minTokens: 12))
+        #expect(forced.tokens.count >= 12)
+    }
+
+    @Test("a prompt longer than the context is a clear error")
+    func promptTooLong() throws {
+        let (model, _) = try smollm()
+        let generator = Generator(model: model, contextLength: 16)
+        let prompt = Array(repeating: 504, count: 40)
+        #expect { try generator.generate(GenerationRequest(promptTokens: prompt)) } throws: {
+            "\($0)".contains("40 tokens") && "\($0)".contains("16")
+        }
+    }
+
+    @Test("invalid sampling values are refused")
+    func invalidSampling() throws {
+        let (model, prompt) = try smollm()
+        var sampling = SamplingParameters()
+        sampling.temperature = -1
+        #expect { try Generator(model: model).generate(GenerationRequest(promptTokens: prompt, sampling: sampling)) } throws: {
+            "\($0)".contains("temperature")
+        }
+        sampling = SamplingParameters()
+        sampling.topP = .nan
+        #expect(throws: SamplingError.self) { try sampling.validate() }
+    }
+
+    @Test("token ids outside the vocabulary are refused before any work")
+    func badToken() throws {
+        let (model, _) = try smollm()
+        let transformer = Transformer(configuration: model.configuration, weights: model.weights)
+        let cache = KVCache(configuration: model.configuration, maximumLength: 64)
+        #expect(throws: ForwardError.tokenOutOfRange(token: 1_000_000, vocabularySize: 49152)) {
+            try transformer.forward([BatchItem(cache: cache, tokens: [1, 1_000_000])])
+        }
+        #expect(cache.length == 0)
+    }
+}
+
+/// Batched and chunked forward passes give the same logits as one sequence at a time.
+@Suite("Batching and chunked prefill")
+struct BatchingTests {
+    @Test("sequences batched together equal each alone", arguments: ["smollm2", "gemma3"])
+    func batchInvariance(modelKey: String) throws {
+        let model = try Fixtures.model(modelKey)
+        let prompts = ["The river flows", "Hello, my name is", "def add(a, b):\n    return", "In 1905, Einstein"].map {
+            model.tokenizer.encode($0, parseSpecial: true)
+        }
+        let transformer = Transformer(configuration: model.configuration, weights: model.weights)
+        var alone: [[Float]] = []
+        for prompt in prompts {
+            let cache = KVCache(configuration: model.configuration, maximumLength: 128)
+            var logits = try transformer.forward([BatchItem(cache: cache, tokens: prompt)]).last(of: 0)
+            let next = logits.indices.max { logits[$0] < logits[$1] }!
+            logits = try transformer.forward([BatchItem(cache: cache, tokens: [next])]).last(of: 0)
+            alone.append(Array(logits))
+        }
+        let caches = prompts.map { _ in KVCache(configuration: model.configuration, maximumLength: 128) }
+        let first = try transformer.forward(zip(caches, prompts).map { BatchItem(cache: $0, tokens: $1) })
+        let nextTokens = prompts.indices.map { index -> Int in
+            let row = first.last(of: index)
+            return row.indices.max { row[$0] < row[$1] }!
+        }
+        let second = try transformer.forward(zip(caches, nextTokens).map { BatchItem(cache: $0, tokens: [$1]) })
+        for index in prompts.indices {
+            let comparison = LogitComparison(Array(second.last(of: index)), reference: alone[index])
+            #expect(comparison.relative < 1e-5, "sequence \(index): \(comparison)")
+        }
+    }
+
+    @Test("prefill in chunks across the sliding window equals one pass")
+    func chunkedPrefill() throws {
+        let model = try Fixtures.model("gemma3")
+        let root = try Fixtures.json("reference/gemma3.json") as! [String: Any]
+        let long = (root["cases"] as! [[String: Any]]).first { ($0["name"] as! String) == "long" }!
+        let prompt = long["prompt_ids"] as! [Int]
+        #expect(prompt.count > model.configuration.slidingWindow!)
+        let transformer = Transformer(configuration: model.configuration, weights: model.weights)
+        let whole = KVCache(configuration: model.configuration, maximumLength: 1024)
+        let reference = Array(try transformer.forward([BatchItem(cache: whole, tokens: prompt)]).last(of: 0))
+        let chunked = KVCache(configuration: model.configuration, maximumLength: 1024)
+        var start = 0
+        var logits: [Float] = []
+        for size in [100, 300, 50, 1000] where start < prompt.count {
+            let end = min(start + size, prompt.count)
+            let step = try transformer.forward([BatchItem(cache: chunked, tokens: Array(prompt[start..<end]), logits: end == prompt.count ? .last : .none)])
+            if end == prompt.count { logits = Array(step.last(of: 0)) }
+            start = end
+        }
+        let comparison = LogitComparison(logits, reference: reference)
+        #expect(comparison.relative < 1e-5, "\(comparison)")
+        #expect(chunked.length == prompt.count)
+        // Sliding-window layers keep only their window (512); global layers grew to hold every position.
+        let c = model.configuration
+        let slidingLayers = c.slidingLayers.filter { $0 }.count
+        let bytesPerPosition = 2 * c.keyValueWidth * MemoryLayout<Float>.size
+        #expect(chunked.byteCount == (slidingLayers * c.slidingWindow! + (c.layerCount - slidingLayers) * 1024) * bytesPerPosition)
+    }
+}
