@@ -4,6 +4,10 @@ public enum Dequantize {
     public struct UnsupportedType: Error, CustomStringConvertible {
         /// The type that could not be converted.
         public let type: GGMLType
+
+        /// Creates the error for `type`.
+        public init(type: GGMLType) { self.type = type }
+
         public var description: String { "tensor type \(type) cannot be dequantized (supported: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K)" }
     }
 

@@ -26,19 +26,45 @@ public struct RotaryEmbedding: Sendable {
         }
     }
 
-    /// Rotates `heads` consecutive heads of `headDimension` floats each, in place, for `position`.
-    public func apply(to vector: UnsafeMutablePointer<Float>, heads: Int, headDimension: Int, position: Int) {
+    /// Writes `cos` and `sin` of every pair's angle for each position: `rows × dimensions/2` each.
+    public func fillTable(
+        positions: UnsafePointer<Int32>, rows: Int,
+        cosines: UnsafeMutablePointer<Float>, sines: UnsafeMutablePointer<Float>
+    ) {
         let half = dimensions / 2
         inverseFrequencies.withUnsafeBufferPointer { frequencies in
-            for i in 0..<half {
-                let angle = Double(position) * frequencies[i]
-                let cosine = Float(cos(angle)), sine = Float(sin(angle))
-                for h in 0..<heads {
-                    let head = vector + h * headDimension
-                    let (a, b) = style == .interleaved ? (2 * i, 2 * i + 1) : (i, i + half)
-                    let x0 = head[a], x1 = head[b]
-                    head[a] = x0 * cosine - x1 * sine
-                    head[b] = x0 * sine + x1 * cosine
+            for row in 0..<rows {
+                let position = Double(positions[row])
+                for i in 0..<half {
+                    let angle = position * frequencies[i]
+                    cosines[row * half + i] = Float(cos(angle))
+                    sines[row * half + i] = Float(sin(angle))
+                }
+            }
+        }
+    }
+
+    /// Rotates `heads` consecutive heads of `headDimension` floats each, in place, with one row
+    /// of a table from ``fillTable(positions:rows:cosines:sines:)``.
+    @inlinable
+    public func apply(
+        to vector: UnsafeMutablePointer<Float>, heads: Int, headDimension: Int,
+        cosines: UnsafePointer<Float>, sines: UnsafePointer<Float>
+    ) {
+        let half = dimensions / 2
+        for h in 0..<heads {
+            let head = vector + h * headDimension
+            if style == .interleaved {
+                for i in 0..<half {
+                    let x0 = head[2 * i], x1 = head[2 * i + 1]
+                    head[2 * i] = x0 * cosines[i] - x1 * sines[i]
+                    head[2 * i + 1] = x0 * sines[i] + x1 * cosines[i]
+                }
+            } else {
+                for i in 0..<half {
+                    let x0 = head[i], x1 = head[i + half]
+                    head[i] = x0 * cosines[i] - x1 * sines[i]
+                    head[i + half] = x0 * sines[i] + x1 * cosines[i]
                 }
             }
         }

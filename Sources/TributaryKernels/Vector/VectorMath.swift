@@ -75,43 +75,6 @@ public enum VectorMath {
         for i in 0..<count { y[i] *= factor }
     }
 
-    /// `gate = silu(gate) * up`, the SwiGLU activation.
-    @inlinable
-    public static func siluGate(_ gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let g = gate[i]
-            gate[i] = g / (1 + expf(-g)) * up[i]
-        }
-    }
-
-    /// `gate = gelu_tanh(gate) * up`, the GeGLU activation with the tanh approximation of GELU.
-    @inlinable
-    public static func geluTanhGate(_ gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
-        let sqrtTwoOverPi: Float = 0.797_884_56
-        for i in 0..<count {
-            let g = gate[i]
-            let inner = sqrtTwoOverPi * (g + 0.044715 * g * g * g)
-            gate[i] = 0.5 * g * (1 + tanhf(inner)) * up[i]
-        }
-    }
-
-    /// Numerically stable softmax in place; entries equal to `-infinity` get probability 0.
-    @inlinable
-    public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        guard count > 0 else { return }
-        var maximum = -Float.infinity
-        for i in 0..<count where x[i] > maximum { maximum = x[i] }
-        if maximum == -.infinity { for i in 0..<count { x[i] = 0 }; return }
-        var sum: Float = 0
-        for i in 0..<count {
-            let e = expf(x[i] - maximum)
-            x[i] = e
-            sum += e
-        }
-        let inverse = 1 / sum
-        for i in 0..<count { x[i] *= inverse }
-    }
-
     /// The index of the largest value (the lowest index on ties).
     @inlinable
     public static func argmax(_ x: UnsafePointer<Float>, count: Int) -> Int {

@@ -1,7 +1,7 @@
-/// A reusable float buffer that grows on demand and never shrinks, so steady-state forward
-/// passes allocate nothing.
-final class ScratchBuffer {
-    private(set) var pointer: UnsafeMutablePointer<Float>
+/// A reusable buffer that grows on demand and never shrinks, so steady-state forward passes
+/// allocate nothing.
+final class ScratchBuffer<Element> {
+    private(set) var pointer: UnsafeMutablePointer<Element>
     private(set) var capacity: Int
 
     init(capacity: Int = 0) {
@@ -11,8 +11,8 @@ final class ScratchBuffer {
 
     deinit { pointer.deallocate() }
 
-    /// A pointer to at least `count` floats (contents undefined after growth).
-    func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
+    /// A pointer to at least `count` elements (contents undefined after growth).
+    func reserve(_ count: Int) -> UnsafeMutablePointer<Element> {
         if count > capacity {
             pointer.deallocate()
             capacity = max(count, capacity * 3 / 2)
@@ -24,18 +24,23 @@ final class ScratchBuffer {
 
 /// The scratch memory of one forward pass, kept between passes.
 final class ForwardWorkspace {
-    let residual = ScratchBuffer()
-    let normed = ScratchBuffer()
-    let queries = ScratchBuffer()
-    let keys = ScratchBuffer()
-    let values = ScratchBuffer()
-    let attention = ScratchBuffer()
-    let gate = ScratchBuffer()
-    let up = ScratchBuffer()
-    let projected = ScratchBuffer()
-    let groupQueries = ScratchBuffer()
-    let scores = ScratchBuffer()
-    let groupOutput = ScratchBuffer()
-    let finalRows = ScratchBuffer()
-    let logits = ScratchBuffer()
+    let positions = ScratchBuffer<Int32>()
+    let globalCosines = ScratchBuffer<Float>()
+    let globalSines = ScratchBuffer<Float>()
+    let slidingCosines = ScratchBuffer<Float>()
+    let slidingSines = ScratchBuffer<Float>()
+    let residual = ScratchBuffer<Float>()
+    let normed = ScratchBuffer<Float>()
+    let queries = ScratchBuffer<Float>()
+    let keys = ScratchBuffer<Float>()
+    let values = ScratchBuffer<Float>()
+    let attention = ScratchBuffer<Float>()
+    let gate = ScratchBuffer<Float>()
+    let up = ScratchBuffer<Float>()
+    let projected = ScratchBuffer<Float>()
+    let groupQueries = ScratchBuffer<Float>()
+    let scores = ScratchBuffer<Float>()
+    let groupOutput = ScratchBuffer<Float>()
+    let finalRows = ScratchBuffer<Float>()
+    let logits = ScratchBuffer<Float>()
 }

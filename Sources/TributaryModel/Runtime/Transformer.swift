@@ -64,9 +64,10 @@ public final class Transformer: @unchecked Sendable {
             }
         }
         for item in items { item.cache.ensureCapacity(item.cache.length + item.tokens.count) }
+        let rope = ropeTables(items: items, rows: rows)
 
         for (index, layer) in weights.layers.enumerated() {
-            attentionBlock(layerIndex: index, layer: layer, items: items, rows: rows, x: x, h: h)
+            attentionBlock(layerIndex: index, layer: layer, items: items, rows: rows, x: x, h: h, rope: rope)
             feedForwardBlock(layer: layer, rows: rows, x: x, h: h)
         }
         for item in items { item.cache.length += item.tokens.count }
@@ -100,6 +101,31 @@ public final class Transformer: @unchecked Sendable {
         return StepLogits(firstRow: firstRow, width: c.vocabularySize, base: logits)
     }
 
+    /// Cosine and sine tables of each row's position, one pair per RoPE base.
+    struct RopeTables {
+        let globalCosines: UnsafePointer<Float>, globalSines: UnsafePointer<Float>
+        let slidingCosines: UnsafePointer<Float>, slidingSines: UnsafePointer<Float>
+    }
+
+    private func ropeTables(items: [BatchItem], rows: Int) -> RopeTables {
+        let w = workspace
+        let half = configuration.headDimension / 2
+        let positions = w.positions.reserve(rows)
+        var row = 0
+        for item in items {
+            for i in 0..<item.tokens.count { positions[row + i] = Int32(item.cache.length + i) }
+            row += item.tokens.count
+        }
+        let globalCosines = w.globalCosines.reserve(rows * half), globalSines = w.globalSines.reserve(rows * half)
+        globalRope.fillTable(positions: positions, rows: rows, cosines: globalCosines, sines: globalSines)
+        guard let slidingRope else {
+            return RopeTables(globalCosines: globalCosines, globalSines: globalSines, slidingCosines: globalCosines, slidingSines: globalSines)
+        }
+        let slidingCosines = w.slidingCosines.reserve(rows * half), slidingSines = w.slidingSines.reserve(rows * half)
+        slidingRope.fillTable(positions: positions, rows: rows, cosines: slidingCosines, sines: slidingSines)
+        return RopeTables(globalCosines: globalCosines, globalSines: globalSines, slidingCosines: slidingCosines, slidingSines: slidingSines)
+    }
+
     private func normRows(_ x: UnsafePointer<Float>, _ weight: [Float], rows: Int, width: Int, into y: UnsafeMutablePointer<Float>) {
         let c = configuration
         weight.withUnsafeBufferPointer { norm in
@@ -112,7 +138,7 @@ public final class Transformer: @unchecked Sendable {
 
     private func attentionBlock(
         layerIndex: Int, layer: LayerWeights, items: [BatchItem], rows: Int,
-        x: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>
+        x: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, rope tables: RopeTables
     ) {
         let c = configuration
         let w = workspace
@@ -129,18 +155,18 @@ public final class Transformer: @unchecked Sendable {
         }
         let sliding = c.slidingLayers[layerIndex]
         let rope = sliding ? (slidingRope ?? globalRope) : globalRope
-        var row = 0
-        for item in items {
-            for i in 0..<item.tokens.count {
-                let position = item.cache.length + i
-                rope.apply(to: q + (row + i) * c.queryWidth, heads: c.headCount, headDimension: c.headDimension, position: position)
-                rope.apply(to: k + (row + i) * c.keyValueWidth, heads: c.keyValueHeadCount, headDimension: c.headDimension, position: position)
-            }
-            row += item.tokens.count
+        let cosines = sliding ? tables.slidingCosines : tables.globalCosines
+        let sines = sliding ? tables.slidingSines : tables.globalSines
+        let half = c.headDimension / 2
+        for r in 0..<rows {
+            rope.apply(to: q + r * c.queryWidth, heads: c.headCount, headDimension: c.headDimension,
+                       cosines: cosines + r * half, sines: sines + r * half)
+            rope.apply(to: k + r * c.keyValueWidth, heads: c.keyValueHeadCount, headDimension: c.headDimension,
+                       cosines: cosines + r * half, sines: sines + r * half)
         }
 
         let attended = w.attention.reserve(rows * c.queryWidth)
-        row = 0
+        var row = 0
         for item in items {
             attend(layerIndex: layerIndex, sliding: sliding, cache: item.cache, rowStart: row, count: item.tokens.count,
                    q: q, k: k, v: v, output: attended)
@@ -194,19 +220,19 @@ public final class Transformer: @unchecked Sendable {
                 column += segment.count
             }
             for r in 0..<queryRows {
+                // Keys at positions [lowest, position] are visible: causal, and within the window.
                 let position = firstNew + r / gs
+                let lowest = window.map { position - $0 + 1 } ?? 0
                 let scoreRow = scores + r * total
                 column = 0
                 for segment in segments {
-                    for j in 0..<segment.count {
-                        let keyPosition = segment.firstPosition + j
-                        if keyPosition > position || (window != nil && position - keyPosition >= window!) {
-                            scoreRow[column + j] = -.infinity
-                        }
-                    }
+                    let visibleStart = min(max(lowest - segment.firstPosition, 0), segment.count)
+                    let visibleEnd = max(min(position - segment.firstPosition + 1, segment.count), visibleStart)
+                    (scoreRow + column).update(repeating: -.infinity, count: visibleStart)
+                    (scoreRow + column + visibleEnd).update(repeating: -.infinity, count: segment.count - visibleEnd)
                     column += segment.count
                 }
-                VectorMath.softmax(scoreRow, count: total)
+                VectorExp.softmax(scoreRow, count: total)
             }
             column = 0
             for (index, segment) in segments.enumerated() {
@@ -233,8 +259,8 @@ public final class Transformer: @unchecked Sendable {
         layer.gate.apply(rows: rows, input: h, output: gate)
         layer.up.apply(rows: rows, input: h, output: up)
         switch c.activation {
-        case .silu: VectorMath.siluGate(gate, up: up, count: rows * c.feedForwardSize)
-        case .geluTanh: VectorMath.geluTanhGate(gate, up: up, count: rows * c.feedForwardSize)
+        case .silu: VectorExp.siluGate(gate, up: up, count: rows * c.feedForwardSize)
+        case .geluTanh: VectorExp.geluTanhGate(gate, up: up, count: rows * c.feedForwardSize)
         }
         let projected = w.projected.reserve(rows * c.hiddenSize)
         layer.down.apply(rows: rows, input: gate, output: projected)

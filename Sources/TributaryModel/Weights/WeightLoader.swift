@@ -1,7 +1,8 @@
 import Foundation
+import Synchronization
 
 /// Reads every tensor a configuration needs from a ``WeightSource``, checking names and shapes.
-struct WeightLoader {
+struct WeightLoader: Sendable {
     let source: any WeightSource
     let configuration: TransformerConfiguration
 
@@ -31,27 +32,38 @@ struct WeightLoader {
         return LinearWeight(outputs: outputs, inputs: inputs, storage: storage, bias: biasValues)
     }
 
+    /// Loads the weights of decoder layer `index`.
+    func layer(_ index: Int) throws(ModelLoadError) -> LayerWeights {
+        let c = configuration
+        let p = "blk.\(index)."
+        return LayerWeights(
+            attentionNorm: try vector(p + "attn_norm.weight", count: c.hiddenSize),
+            query: try linear(p + "attn_q", outputs: c.queryWidth, inputs: c.hiddenSize, bias: c.hasQKVBias),
+            key: try linear(p + "attn_k", outputs: c.keyValueWidth, inputs: c.hiddenSize, bias: c.hasQKVBias),
+            value: try linear(p + "attn_v", outputs: c.keyValueWidth, inputs: c.hiddenSize, bias: c.hasQKVBias),
+            attentionOutput: try linear(p + "attn_output", outputs: c.hiddenSize, inputs: c.queryWidth),
+            queryNorm: c.hasQKNorm ? try vector(p + "attn_q_norm.weight", count: c.headDimension) : nil,
+            keyNorm: c.hasQKNorm ? try vector(p + "attn_k_norm.weight", count: c.headDimension) : nil,
+            postAttentionNorm: c.hasPostNorms ? try vector(p + "post_attention_norm.weight", count: c.hiddenSize) : nil,
+            feedForwardNorm: try vector(p + "ffn_norm.weight", count: c.hiddenSize),
+            gate: try linear(p + "ffn_gate", outputs: c.feedForwardSize, inputs: c.hiddenSize),
+            up: try linear(p + "ffn_up", outputs: c.feedForwardSize, inputs: c.hiddenSize),
+            down: try linear(p + "ffn_down", outputs: c.hiddenSize, inputs: c.feedForwardSize),
+            postFeedForwardNorm: c.hasPostNorms ? try vector(p + "post_ffw_norm.weight", count: c.hiddenSize) : nil)
+    }
+
     /// Loads all weights.
     func load() throws(ModelLoadError) -> ModelWeights {
         let c = configuration
         let embedding = try matrix("token_embd.weight", rows: c.vocabularySize, columns: c.hiddenSize)
-        var layers: [LayerWeights] = []
-        for index in 0..<c.layerCount {
-            let p = "blk.\(index)."
-            layers.append(LayerWeights(
-                attentionNorm: try vector(p + "attn_norm.weight", count: c.hiddenSize),
-                query: try linear(p + "attn_q", outputs: c.queryWidth, inputs: c.hiddenSize, bias: c.hasQKVBias),
-                key: try linear(p + "attn_k", outputs: c.keyValueWidth, inputs: c.hiddenSize, bias: c.hasQKVBias),
-                value: try linear(p + "attn_v", outputs: c.keyValueWidth, inputs: c.hiddenSize, bias: c.hasQKVBias),
-                attentionOutput: try linear(p + "attn_output", outputs: c.hiddenSize, inputs: c.queryWidth),
-                queryNorm: c.hasQKNorm ? try vector(p + "attn_q_norm.weight", count: c.headDimension) : nil,
-                keyNorm: c.hasQKNorm ? try vector(p + "attn_k_norm.weight", count: c.headDimension) : nil,
-                postAttentionNorm: c.hasPostNorms ? try vector(p + "post_attention_norm.weight", count: c.hiddenSize) : nil,
-                feedForwardNorm: try vector(p + "ffn_norm.weight", count: c.hiddenSize),
-                gate: try linear(p + "ffn_gate", outputs: c.feedForwardSize, inputs: c.hiddenSize),
-                up: try linear(p + "ffn_up", outputs: c.feedForwardSize, inputs: c.hiddenSize),
-                down: try linear(p + "ffn_down", outputs: c.hiddenSize, inputs: c.feedForwardSize),
-                postFeedForwardNorm: c.hasPostNorms ? try vector(p + "post_ffw_norm.weight", count: c.hiddenSize) : nil))
+        // Layers load in parallel; each is independent.
+        let results = Mutex<[Int: Result<LayerWeights, ModelLoadError>]>([:])
+        DispatchQueue.concurrentPerform(iterations: c.layerCount) { index in
+            let result = Result { () throws(ModelLoadError) in try layer(index) }
+            results.withLock { $0[index] = result }
+        }
+        let layers = try results.withLock { finished throws(ModelLoadError) in
+            try (0..<c.layerCount).map { index throws(ModelLoadError) in try finished[index]!.get() }
         }
         let outputNorm = try vector("output_norm.weight", count: c.hiddenSize)
         let output: LinearWeight

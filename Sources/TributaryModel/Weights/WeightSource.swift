@@ -1,3 +1,4 @@
+import Foundation
 import TributaryFormats
 import TributaryKernels
 
@@ -28,10 +29,23 @@ struct GGUFWeightSource: WeightSource {
         guard let tensor = gguf.tensor(named: name) else {
             throw ModelLoadError(source: sourcePath, "missing tensor \(name)")
         }
-        do {
-            try Dequantize.run(tensor.type, source: gguf.data(of: tensor).baseAddress!, count: tensor.elementCount, into: destination)
-        } catch {
-            throw ModelLoadError(source: sourcePath, "tensor \(name): \(error)")
+        guard tensor.type.isDequantizable else {
+            throw ModelLoadError(source: sourcePath, "tensor \(name): \(Dequantize.UnsupportedType(type: tensor.type))")
+        }
+        // Large tensors are converted in parallel slices of whole blocks.
+        nonisolated(unsafe) let source = gguf.data(of: tensor).baseAddress!
+        let blocks = tensor.elementCount / tensor.type.blockSize
+        let slices = tensor.elementCount >= 1 << 20 ? ProcessInfo.processInfo.activeProcessorCount : 1
+        let blocksPerSlice = (blocks + slices - 1) / slices
+        let type = tensor.type
+        nonisolated(unsafe) let output = destination
+        DispatchQueue.concurrentPerform(iterations: slices) { slice in
+            let first = slice * blocksPerSlice
+            let count = min(blocksPerSlice, blocks - first)
+            guard count > 0 else { return }
+            try? Dequantize.run(
+                type, source: source + first * type.blockBytes, count: count * type.blockSize,
+                into: output + first * type.blockSize)
         }
     }
 }
