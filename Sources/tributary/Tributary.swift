@@ -25,13 +25,13 @@ struct Tributary: ParsableCommand {
 
 /// Options shared by the commands that run a model.
 struct RuntimeOptions: ParsableArguments {
-    @Option(help: "OpenBLAS threads (default: TRIBUTARY_THREADS or 1, measured fastest on 2-core machines).")
+    @Option(help: "OpenBLAS threads (default: TRIBUTARY_THREADS or one per core; measured fastest in BENCHMARKS.md).")
     var threads: Int?
 
     /// Applies the thread setting and reports the BLAS configuration on standard error.
     func apply(quiet: Bool = false) {
         let environment = ProcessInfo.processInfo.environment["TRIBUTARY_THREADS"].flatMap(Int.init)
-        OpenBLASRuntime.setThreadCount(threads ?? environment ?? 1)
+        OpenBLASRuntime.setThreadCount(threads ?? environment ?? ProcessInfo.processInfo.activeProcessorCount)
         if !quiet { Log.info(OpenBLASRuntime.describe()) }
     }
 }

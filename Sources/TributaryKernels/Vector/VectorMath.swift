@@ -22,6 +22,21 @@ public enum VectorMath {
         return sum
     }
 
+    /// The sum of `count` floats.
+    @inlinable
+    public static func sum(_ a: UnsafePointer<Float>, count: Int) -> Float {
+        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
+        var i = 0
+        while i + 32 <= count {
+            acc0 += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self)
+            acc1 += UnsafeRawPointer(a + i + 16).loadUnaligned(as: SIMD16<Float>.self)
+            i += 32
+        }
+        var total = (acc0 + acc1).sum()
+        while i < count { total += a[i]; i += 1 }
+        return total
+    }
+
     /// The sum of squares of `count` floats.
     @inlinable
     public static func sumOfSquares(_ a: UnsafePointer<Float>, count: Int) -> Float {
