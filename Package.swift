@@ -18,6 +18,16 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Sources/CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "TributaryLedger",
+            dependencies: ["CSQLite", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .target(
             name: "TributaryKernels",
             dependencies: ["COpenBLAS"]
@@ -37,7 +47,7 @@ let package = Package(
         .executableTarget(
             name: "tributary",
             dependencies: [
-                "TributaryModel",
+                "TributaryModel", "TributaryLedger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -45,7 +55,7 @@ let package = Package(
         .testTarget(
             name: "TributaryTests",
             dependencies: [
-                "TributaryKernels", "TributaryFormats", "TributaryTokenizers", "TributaryModel",
+                "TributaryKernels", "TributaryFormats", "TributaryTokenizers", "TributaryModel", "TributaryLedger",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

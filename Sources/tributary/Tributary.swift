@@ -4,19 +4,23 @@ import TributaryKernels
 
 /// The `tributary` command line: one base model, many LoRA adapters, attributed usage.
 @main
-struct Tributary: ParsableCommand {
+struct Tributary: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tributary",
         abstract: "A CPU inference server for one base model and many LoRA adapters.",
-        subcommands: [GenerateCommand.self, TokenizeCommand.self, InspectCommand.self, BenchCommand.self, SystemCommand.self]
+        subcommands: [GenerateCommand.self, TokenizeCommand.self, InspectCommand.self, BenchCommand.self, SystemCommand.self, LedgerCommand.self]
     )
 
-    static func main() {
+    static func main() async {
         // OpenBLAS reads its core type when it loads; fix a misdetection before any work.
         OpenBLASRuntime.reexecWithCorrectCoreIfNeeded()
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch {
             exit(withError: error)
         }
