@@ -22,7 +22,8 @@ public struct NoteSigner: Sendable {
 
     /// Restores a signer from its private-key text.
     public init(privateKeyText text: String) throws(NoteError) {
-        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", omittingEmptySubsequences: false)
+        // Base64 may contain '+', so split only the fixed fields off the front.
+        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", maxSplits: 4, omittingEmptySubsequences: false)
         guard parts.count == 5, parts[0] == "PRIVATE", parts[1] == "KEY",
               let raw = Data(base64Encoded: String(parts[4])), raw.count == 33, raw.first == 0x01,
               let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw.dropFirst())
@@ -80,8 +81,8 @@ public struct NoteVerifier: Sendable {
 
     /// Parses verifier-key text `name+keyid+base64(0x01||key)`.
     public init(verifierKeyText text: String) throws(NoteError) {
-        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", omittingEmptySubsequences: false)
-        guard parts.count == 3, let id = UInt32(parts[1], radix: 16),
+        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[1].count == 8, let id = UInt32(parts[1], radix: 16),
               let raw = Data(base64Encoded: String(parts[2])), raw.count == 33, raw.first == 0x01,
               let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw.dropFirst())
         else { throw NoteError("malformed verifier key") }

@@ -71,6 +71,8 @@ public final class LedgerWriter: Sendable {
         }
         self.tree = Mutex(tree)
         lastCheckpoint = Mutex(checkpoints.last)
+        // Records written after the last checkpoint (e.g. before a crash) get one now.
+        try checkpoint()
         let thread = Thread { [self] in run() }
         thread.name = "tributary-ledger-writer"
         thread.start()
