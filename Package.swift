@@ -44,10 +44,15 @@ let package = Package(
             name: "TributaryModel",
             dependencies: ["TributaryKernels", "TributaryFormats", "TributaryTokenizers"]
         ),
+        .target(
+            name: "TributaryAdapters",
+            dependencies: ["TributaryModel", "TributaryFormats", "TributaryKernels", "TributaryLedger", "COpenBLAS",
+                           .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .executableTarget(
             name: "tributary",
             dependencies: [
-                "TributaryModel", "TributaryLedger",
+                "TributaryModel", "TributaryLedger", "TributaryAdapters",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -55,7 +60,7 @@ let package = Package(
         .testTarget(
             name: "TributaryTests",
             dependencies: [
-                "TributaryKernels", "TributaryFormats", "TributaryTokenizers", "TributaryModel", "TributaryLedger",
+                "TributaryKernels", "TributaryFormats", "TributaryTokenizers", "TributaryModel", "TributaryLedger", "TributaryAdapters",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

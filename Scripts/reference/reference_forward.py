@@ -7,12 +7,21 @@ generation cheap. Used as a module by logit_fixtures.py, and as a CLI:
 
     python3 Scripts/reference/reference_forward.py --model smollm2 --prompt "The capital of France is"
     python3 Scripts/reference/reference_forward.py --model gemma3 --ids 2,818,5279,529,7001,563 -n 16
+    python3 Scripts/reference/reference_forward.py --adapter Models/cache/adapters/demo-0 \
+        --adapter Models/cache/adapters/demo-2:0.4 --prompt "Once upon a time"
+
+LoRA adapters (PEFT directories or llama.cpp GGUF LoRA files) are merged into the float32 weights:
+`load_model(path, adapters=[(path, scale), ...])` adds `scale * s * B @ A` to each targeted matrix
+(see `merge_adapters`).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import json
 import math
+import re
 import os
 import sys
 import time
@@ -155,6 +164,36 @@ class Model:
         # Tied output head: without output.weight the logits use the token embedding matrix.
         self.output = self.w.get("output.weight", self.w["token_embd.weight"])
         self.ignore_sliding_window = False  # for experiments: treat every layer's mask as global
+        self.adapters: list[tuple[str, float]] = []  # merged so far, in order
+
+    def merge_adapters(self, adapters) -> "Model":
+        """Merge [(adapter path, scale), ...] into the weights in place; returns self.
+
+        Each targeted matrix becomes W + sum over adapters of scale * s * B @ A, summed in float64 and
+        rounded to float32 once. Unmodified matrices stay shared with any copy (see with_adapters)."""
+        deltas: dict[str, np.ndarray] = {}
+        for path, scale in adapters:
+            adapter = read_adapter(path)
+            for name, (a, b, s) in adapter_gguf_tensors(adapter, self.cfg).items():
+                base = self.w.get(name)
+                if base is None:
+                    raise ValueError(f"{path}: the base model has no tensor {name}")
+                if a.shape[1] != base.shape[1] or b.shape[0] != base.shape[0]:
+                    raise ValueError(f"{path}: {name}: A {list(a.shape)} / B {list(b.shape)} do not fit the base "
+                                     f"matrix {list(base.shape)} (out, in)")
+                delta = (float(scale) * s) * (b.astype(np.float64) @ a.astype(np.float64))
+                deltas[name] = deltas[name] + delta if name in deltas else delta
+            self.adapters.append((str(path), float(scale)))
+        for name, delta in deltas.items():
+            self.w[name] = (self.w[name].astype(np.float64) + delta).astype(np.float32)
+        return self
+
+    def with_adapters(self, adapters) -> "Model":
+        """A copy with the adapters merged; the base model is unchanged and unmodified tensors are shared."""
+        clone = copy.copy(self)
+        clone.w = dict(self.w)
+        clone.adapters = list(self.adapters)
+        return clone.merge_adapters(adapters)
 
     def new_cache(self, n_ctx: int = 2048) -> KVCache:
         return KVCache(self.cfg, n_ctx)
@@ -227,6 +266,212 @@ class Model:
         return attn @ w[pre + "attn_output.weight"].T
 
 
+# ---------------------------------------------------------------------------------------------------------
+# LoRA adapters
+
+PEFT_MODULES = {  # Hugging Face module -> (parent, GGUF tensor stem)
+    "q_proj": ("self_attn", "attn_q"),
+    "k_proj": ("self_attn", "attn_k"),
+    "v_proj": ("self_attn", "attn_v"),
+    "o_proj": ("self_attn", "attn_output"),
+    "gate_proj": ("mlp", "ffn_gate"),
+    "up_proj": ("mlp", "ffn_up"),
+    "down_proj": ("mlp", "ffn_down"),
+}
+GGUF_TO_PEFT = {stem: module for module, (_, stem) in PEFT_MODULES.items()}
+PEFT_KEY = re.compile(r"base_model\.model\.model\.layers\.(\d+)\.(self_attn|mlp)\.(\w+)\.lora_(A|B)\.weight")
+GGUF_LORA_KEY = re.compile(r"blk\.(\d+)\.(\w+)\.weight\.lora_(a|b)")
+
+
+@dataclass
+class LoraWeights:
+    a: np.ndarray  # [r, in] float32
+    b: np.ndarray  # [out, r] float32, rows in the layout named by Adapter.layout
+    scale: float  # s: alpha / r, alpha / sqrt(r) (rslora), or a GGUF LoRA's alpha / r
+
+
+@dataclass
+class Adapter:
+    path: Path
+    kind: str  # "peft" or "gguf"
+    layout: str  # "hf": rows of B as Hugging Face orders them; "gguf": already in the GGUF's row order
+    weights: dict  # (layer, PEFT module name) -> LoraWeights
+    config: dict  # adapter_config.json, or the GGUF LoRA's metadata
+
+
+def pattern_key(patterns: dict, module_name: str):
+    """PEFT's rank_pattern / alpha_pattern lookup: the first key (in the dict's order) such that
+    re.match(rf"(.*\\.)?({key})$", module_name); the key is a regular expression fragment, so
+    "q_proj" matches every "....q_proj" and "layers.5.mlp.up_proj" matches one module."""
+    for key in patterns or {}:
+        if re.match(rf"(.*\.)?({key})$", module_name):
+            return key
+    return None
+
+
+def peft_module_name(layer: int, module: str) -> str:
+    """The module's name in the Hugging Face model (LlamaForCausalLM), as PEFT matches it."""
+    return f"model.layers.{layer}.{PEFT_MODULES[module][0]}.{module}"
+
+
+def peft_targets(target_modules, name: str) -> bool:
+    """PEFT: a list matches a module whose name equals an entry or ends with "." + entry; a string is a
+    regular expression that must match the whole name."""
+    if isinstance(target_modules, str):
+        return re.fullmatch(target_modules, name) is not None
+    return any(name == t or name.endswith("." + t) for t in target_modules or [])
+
+
+def peft_rank_alpha(config: dict, layer: int, module: str) -> tuple[int, float, float]:
+    """(r, alpha, s) of one module, honouring rank_pattern, alpha_pattern and use_rslora."""
+    name = peft_module_name(layer, module)
+    rank_patterns, alpha_patterns = config.get("rank_pattern") or {}, config.get("alpha_pattern") or {}
+    key = pattern_key(rank_patterns, name)
+    r = int(rank_patterns[key] if key is not None else config["r"])
+    key = pattern_key(alpha_patterns, name)
+    alpha = float(alpha_patterns[key] if key is not None else config["lora_alpha"])
+    s = alpha / math.sqrt(r) if config.get("use_rslora") else alpha / r
+    return r, alpha, s
+
+
+def read_peft_adapter(path: str | Path) -> Adapter:
+    """A PEFT LoRA directory (adapter_config.json + adapter_model.safetensors), validated; B in HF layout."""
+    from safetensors.numpy import load_file
+
+    path = Path(path)
+    config = json.loads((path / "adapter_config.json").read_text())
+    problems = []
+    if config.get("peft_type", "LORA") != "LORA":
+        problems.append(f"peft_type {config.get('peft_type')!r} is not LORA")
+    if config.get("use_dora"):
+        problems.append("use_dora is not supported")
+    if config.get("bias", "none") != "none":
+        problems.append(f"bias {config.get('bias')!r} is not supported (only 'none')")
+    if config.get("fan_in_fan_out"):
+        problems.append("fan_in_fan_out (transposed weights) is not supported")
+    if config.get("modules_to_save"):
+        problems.append("modules_to_save is not supported")
+    if config.get("layers_to_transform") is not None:
+        problems.append("layers_to_transform is not supported")
+    if problems:
+        raise ValueError(f"{path}: " + "; ".join(problems))
+    weights_file = path / "adapter_model.safetensors"
+    if not weights_file.exists():
+        raise ValueError(f"{path}: no adapter_model.safetensors (pickled .bin adapters are refused)")
+    raw = load_file(str(weights_file))
+    pairs: dict = {}
+    for key, tensor in raw.items():
+        m = PEFT_KEY.fullmatch(key)
+        if not m or m.group(3) not in PEFT_MODULES or PEFT_MODULES[m.group(3)][0] != m.group(2):
+            raise ValueError(f"{path}: unexpected tensor {key}")
+        if tensor.ndim != 2 or not np.all(np.isfinite(tensor)):
+            raise ValueError(f"{path}: {key}: not a finite 2-D matrix")
+        pairs.setdefault((int(m.group(1)), m.group(3)), {})[m.group(4)] = tensor.astype(np.float32)
+    weights = {}
+    for (layer, module), ab in sorted(pairs.items()):
+        name = peft_module_name(layer, module)
+        if set(ab) != {"A", "B"}:
+            raise ValueError(f"{path}: {name}: lora_A or lora_B is missing")
+        if not peft_targets(config.get("target_modules"), name):
+            raise ValueError(f"{path}: {name} has weights but is not in target_modules")
+        r, _, s = peft_rank_alpha(config, layer, module)
+        a, b = ab["A"], ab["B"]
+        if a.shape[0] != r or b.shape[1] != r:
+            raise ValueError(f"{path}: {name}: lora_A {list(a.shape)} / lora_B {list(b.shape)} disagree with "
+                             f"the configured rank {r}")
+        weights[(layer, module)] = LoraWeights(a, b, s)
+    if not weights:
+        raise ValueError(f"{path}: no LoRA weights")
+    for layer in sorted({layer for layer, _ in weights}):  # every targeted module of a layer that has weights
+        for module in PEFT_MODULES:
+            name = peft_module_name(layer, module)
+            if peft_targets(config.get("target_modules"), name) and (layer, module) not in weights:
+                raise ValueError(f"{path}: {name} is in target_modules but has no weights")
+    return Adapter(path, "peft", "hf", weights, config)
+
+
+def read_gguf_lora(path: str | Path) -> Adapter:
+    """A llama.cpp GGUF LoRA file. s = alpha / r with r from the tensor shapes (alpha 0 or absent: s = 1,
+    as llama.cpp does). B is already in the GGUF's row order."""
+    path = Path(path)
+    reader = gguf.GGUFReader(path)
+    if metadata(reader, "general.type") != "adapter" or metadata(reader, "adapter.type") != "lora":
+        raise ValueError(f"{path}: not a GGUF LoRA (general.type / adapter.type)")
+    alpha = float(metadata(reader, "adapter.lora.alpha", 0.0))
+    parts: dict = {}
+    for t in reader.tensors:
+        m = GGUF_LORA_KEY.fullmatch(t.name)
+        if not m or m.group(2) not in GGUF_TO_PEFT:
+            raise ValueError(f"{path}: unexpected tensor {t.name}")
+        parts.setdefault((int(m.group(1)), GGUF_TO_PEFT[m.group(2)]), {})[m.group(3)] = dequantize(t)
+    weights = {}
+    for (layer, module), ab in sorted(parts.items()):
+        if set(ab) != {"a", "b"}:
+            raise ValueError(f"{path}: layer {layer} {module}: lora_a or lora_b is missing")
+        a, b = ab["a"], ab["b"]
+        if a.shape[0] != b.shape[1]:
+            raise ValueError(f"{path}: layer {layer} {module}: lora_a {list(a.shape)} and lora_b {list(b.shape)} "
+                             "have different ranks")
+        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+            raise ValueError(f"{path}: layer {layer} {module}: NaN or Inf")
+        weights[(layer, module)] = LoraWeights(a, b, alpha / a.shape[0] if alpha else 1.0)
+    config = {"general.architecture": metadata(reader, "general.architecture"), "adapter.lora.alpha": alpha}
+    return Adapter(path, "gguf", "gguf", weights, config)
+
+
+def read_adapter(path: str | Path) -> Adapter:
+    path = Path(path)
+    return read_peft_adapter(path) if path.is_dir() else read_gguf_lora(path)
+
+
+def hf_to_gguf_rows(w: np.ndarray, n_head: int) -> np.ndarray:
+    """llama.cpp's HF -> GGUF row order for llama q_proj / k_proj (n_head = KV heads for k): within each
+    head, the two halves [0, d/2) and [d/2, d) are interleaved (row j of the first half goes to 2j, of the
+    second to 2j + 1). Applies to W and to lora_B alike (both index output rows)."""
+    out = w.shape[0]
+    return w.reshape(n_head, 2, out // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def gguf_to_hf_rows(w: np.ndarray, n_head: int) -> np.ndarray:
+    """Inverse of hf_to_gguf_rows."""
+    out = w.shape[0]
+    return w.reshape(n_head, out // n_head // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def adapter_gguf_tensors(adapter: Adapter, cfg: Config) -> dict:
+    """{GGUF tensor name: (A, B in the GGUF's row order, s)}. PEFT adapters on a llama GGUF get
+    llama.cpp's q/k row permutation on B; GGUF LoRA files already carry it."""
+    if adapter.kind == "gguf" and adapter.config["general.architecture"] != cfg.arch:
+        raise ValueError(f"{adapter.path}: adapter architecture {adapter.config['general.architecture']!r} "
+                         f"!= model architecture {cfg.arch!r}")
+    result = {}
+    for (layer, module), lw in adapter.weights.items():
+        if layer >= cfg.n_layer:
+            raise ValueError(f"{adapter.path}: layer {layer} does not exist (the model has {cfg.n_layer})")
+        b = lw.b
+        if adapter.layout == "hf" and cfg.arch == "llama" and module in ("q_proj", "k_proj"):
+            b = hf_to_gguf_rows(b, cfg.n_head if module == "q_proj" else cfg.n_kv_head)
+        result[f"blk.{layer}.{PEFT_MODULES[module][1]}.weight"] = (lw.a, b, lw.scale)
+    return result
+
+
+def load_model(path: str | Path, adapters=None) -> Model:
+    """Model(path) with [(adapter path, scale), ...] merged into its weights."""
+    model = Model(path)
+    return model.merge_adapters(adapters) if adapters else model
+
+
+def parse_adapter_arg(text: str) -> tuple[str, float]:
+    """PATH or PATH:SCALE (default scale 1)."""
+    head, sep, tail = text.rpartition(":")
+    if sep:
+        try:
+            return head, float(tail)
+        except ValueError:
+            pass
+    return text, 1.0
+
+
 def greedy_next(logits: np.ndarray) -> int:
     """Argmax; np.argmax returns the lowest id on exact ties."""
     return int(np.argmax(logits))
@@ -282,12 +527,20 @@ def main() -> None:
     group.add_argument("--prompt", default="The capital of France is", help="text (tokenized from the GGUF)")
     group.add_argument("--ids", help="comma-separated prompt token ids (used as given, no BOS added)")
     parser.add_argument("-n", "--n-new", type=int, default=32, help="greedy tokens to generate")
+    parser.add_argument("--adapter", action="append", default=[], metavar="PATH[:SCALE]",
+                        help="merge a LoRA adapter (PEFT directory or GGUF LoRA file), scale 1 by default; "
+                             "repeatable")
     args = parser.parse_args()
 
     path = model_path(args.model)
     t0 = time.perf_counter()
     model = Model(path)
     print(f"loaded {path.name} ({model.cfg.arch}) in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    if args.adapter:
+        t0 = time.perf_counter()
+        model.merge_adapters([parse_adapter_arg(a) for a in args.adapter])
+        merged = ", ".join(f"{p} x {s:g}" for p, s in model.adapters)
+        print(f"merged {merged} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     tokenizer = None
     if args.ids:
         prompt_ids = [int(s) for s in args.ids.split(",") if s.strip()]

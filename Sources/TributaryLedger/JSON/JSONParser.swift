@@ -58,18 +58,18 @@ public struct JSONParser {
         defer { depth -= 1 }
         guard depth <= 64 else { throw error("nesting deeper than 64") }
         index += 1
-        var members: [String: JSONValue] = [:]
+        var members = JSONObject([])
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
             let key = try string()
-            guard members[key] == nil else { throw error("duplicate member \"\(key)\"") }
+            guard !members.contains(key) else { throw error("duplicate member \"\(key)\"") }
             skipWhitespace()
             try expect(":")
             skipWhitespace()
-            members[key] = try value()
+            members.append(key, try value())
             skipWhitespace()
             guard index < bytes.count else { throw error("unterminated object") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }

@@ -6,11 +6,16 @@ public indirect enum JSONValue: Sendable, Equatable {
     case number(Double)
     case string(String)
     case array([JSONValue])
-    case object([String: JSONValue])
+    case object(JSONObject)
+
+    /// An object from a dictionary literal-like map (keys are distinct Swift strings).
+    public static func object(_ members: [String: JSONValue]) -> JSONValue {
+        .object(JSONObject(members.map { ($0.key, $0.value) }))
+    }
 
     /// The member `key` of an object, or nil.
     public subscript(key: String) -> JSONValue? {
-        if case .object(let members) = self { return members[key] }
+        if case .object(let object) = self { return object[key] }
         return nil
     }
 
@@ -51,8 +56,39 @@ public indirect enum JSONValue: Sendable, Equatable {
     }
 
     /// The members, when the value is an object.
-    public var object: [String: JSONValue]? {
-        if case .object(let members) = self { return members }
+    public var object: JSONObject? {
+        if case .object(let object) = self { return object }
         return nil
+    }
+}
+
+/// A JSON object's members. Names are compared by Unicode scalars, never with `String ==`
+/// (which treats canonically equivalent names such as "é" and "e\u{301}" as equal).
+public struct JSONObject: Sendable, Equatable {
+    /// Members in insertion order.
+    public private(set) var members: [(key: String, value: JSONValue)]
+
+    /// Creates an object; the caller guarantees distinct names.
+    public init(_ members: [(String, JSONValue)]) {
+        self.members = members.map { (key: $0.0, value: $0.1) }
+    }
+
+    /// Whether two names are the same sequence of Unicode scalars.
+    static func same(_ a: String, _ b: String) -> Bool { a.unicodeScalars.elementsEqual(b.unicodeScalars) }
+
+    /// The value of member `key`.
+    public subscript(key: String) -> JSONValue? {
+        members.first { Self.same($0.key, key) }?.value
+    }
+
+    /// Whether a member named exactly `key` exists.
+    public func contains(_ key: String) -> Bool { members.contains { Self.same($0.key, key) } }
+
+    /// Appends a member (no duplicate check).
+    mutating func append(_ key: String, _ value: JSONValue) { members.append((key, value)) }
+
+    public static func == (a: JSONObject, b: JSONObject) -> Bool {
+        guard a.members.count == b.members.count else { return false }
+        return a.members.allSatisfy { member in b.members.contains { same($0.key, member.key) && $0.value == member.value } }
     }
 }

@@ -12,10 +12,13 @@ public struct GenerationRequest: Sendable {
     public var ignoreEOS: Bool
     /// End-of-sequence tokens are ignored until this many tokens were generated.
     public var minTokens: Int
+    /// LoRA adapters to apply, each with its scale.
+    public var adapters: [AdapterBinding]
 
     /// Creates a request.
     public init(promptTokens: [Int], maxTokens: Int = 128, sampling: SamplingParameters = .init(),
-                stop: [String] = [], ignoreEOS: Bool = false, minTokens: Int = 0) {
+                stop: [String] = [], ignoreEOS: Bool = false, minTokens: Int = 0, adapters: [AdapterBinding] = []) {
+        self.adapters = adapters
         self.promptTokens = promptTokens
         self.maxTokens = maxTokens
         self.sampling = sampling

@@ -42,7 +42,7 @@ public struct Generator {
         let endTokens = model.tokenizer.endOfGenerationIDs
 
         let prefillStart = Date()
-        var logits = try transformer.forward([BatchItem(cache: cache, tokens: prompt)]).last(of: 0)
+        var logits = try transformer.forward([BatchItem(cache: cache, tokens: prompt, adapters: request.adapters)]).last(of: 0)
         let prefillSeconds = Date().timeIntervalSince(prefillStart)
         let decodeStart = Date()
         var generated: [Int] = []
@@ -63,7 +63,7 @@ public struct Generator {
             if stopped { finish = .stop; stoppedByString = true; break }
             if generated.count == request.maxTokens { break }
             if cache.length >= contextLength { finish = .length; break }
-            logits = try transformer.forward([BatchItem(cache: cache, tokens: [token])]).last(of: 0)
+            logits = try transformer.forward([BatchItem(cache: cache, tokens: [token], adapters: request.adapters)]).last(of: 0)
         }
         if !stoppedByString {
             let (emit, stopped) = stops.append(decoder.flush())

@@ -16,12 +16,15 @@ public struct BatchItem {
     public let tokens: [Int]
     /// Which new tokens need logits.
     public let logits: LogitsSelection
+    /// LoRA adapters applied to this sequence, each with its own scale.
+    public let adapters: [AdapterBinding]
 
     /// Creates a batch item.
-    public init(cache: KVCache, tokens: [Int], logits: LogitsSelection = .last) {
+    public init(cache: KVCache, tokens: [Int], logits: LogitsSelection = .last, adapters: [AdapterBinding] = []) {
         self.cache = cache
         self.tokens = tokens
         self.logits = logits
+        self.adapters = adapters
     }
 }
 

@@ -43,4 +43,5 @@ final class ForwardWorkspace {
     let groupOutput = ScratchBuffer<Float>()
     let finalRows = ScratchBuffer<Float>()
     let logits = ScratchBuffer<Float>()
+    let loraShrunk = ScratchBuffer<Float>()
 }

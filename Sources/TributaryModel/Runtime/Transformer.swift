@@ -6,11 +6,14 @@ public enum ForwardError: Error, CustomStringConvertible, Equatable {
     case tokenOutOfRange(token: Int, vocabularySize: Int)
     /// The step would run a sequence past its cache limit.
     case contextExceeded(needed: Int, limit: Int)
+    /// An adapter built for a model with a different number of layers.
+    case adapterMismatch(adapter: String, layers: Int, modelLayers: Int)
 
     public var description: String {
         switch self {
         case .tokenOutOfRange(let token, let size): return "token id \(token) is outside the vocabulary (0..<\(size))"
         case .contextExceeded(let needed, let limit): return "\(needed) positions exceed the context limit of \(limit)"
+        case .adapterMismatch(let adapter, let layers, let modelLayers): return "adapter \(adapter) has \(layers) layers; the model has \(modelLayers)"
         }
     }
 }
@@ -25,7 +28,7 @@ public final class Transformer: @unchecked Sendable {
     public let configuration: TransformerConfiguration
     /// The weights.
     public let weights: ModelWeights
-    private let workspace = ForwardWorkspace()
+    fileprivate let workspace = ForwardWorkspace()
     private let globalRope: RotaryEmbedding
     private let slidingRope: RotaryEmbedding?
 
@@ -46,6 +49,9 @@ public final class Transformer: @unchecked Sendable {
             for token in item.tokens where token < 0 || token >= c.vocabularySize {
                 throw .tokenOutOfRange(token: token, vocabularySize: c.vocabularySize)
             }
+            for binding in item.adapters where binding.weights.pairs.count != c.layerCount {
+                throw .adapterMismatch(adapter: binding.weights.identity, layers: binding.weights.pairs.count, modelLayers: c.layerCount)
+            }
             let needed = item.cache.length + item.tokens.count
             if needed > item.cache.maximumLength { throw .contextExceeded(needed: needed, limit: item.cache.maximumLength) }
         }
@@ -65,10 +71,12 @@ public final class Transformer: @unchecked Sendable {
         }
         for item in items { item.cache.ensureCapacity(item.cache.length + item.tokens.count) }
         let rope = ropeTables(items: items, rows: rows)
+        let segments = LoRASegment.segments(for: items)
 
         for (index, layer) in weights.layers.enumerated() {
-            attentionBlock(layerIndex: index, layer: layer, items: items, rows: rows, x: x, h: h, rope: rope)
-            feedForwardBlock(layer: layer, rows: rows, x: x, h: h)
+            let projections = Projections(transformer: self, layer: index, rows: rows, segments: segments)
+            attentionBlock(layerIndex: index, layer: layer, items: items, rows: rows, x: x, h: h, rope: rope, projections: projections)
+            feedForwardBlock(layer: layer, rows: rows, x: x, h: h, projections: projections)
         }
         for item in items { item.cache.length += item.tokens.count }
 
@@ -138,7 +146,7 @@ public final class Transformer: @unchecked Sendable {
 
     private func attentionBlock(
         layerIndex: Int, layer: LayerWeights, items: [BatchItem], rows: Int,
-        x: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, rope tables: RopeTables
+        x: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, rope tables: RopeTables, projections: Projections
     ) {
         let c = configuration
         let w = workspace
@@ -146,9 +154,9 @@ public final class Transformer: @unchecked Sendable {
         let q = w.queries.reserve(rows * c.queryWidth)
         let k = w.keys.reserve(rows * c.keyValueWidth)
         let v = w.values.reserve(rows * c.keyValueWidth)
-        layer.query.apply(rows: rows, input: h, output: q)
-        layer.key.apply(rows: rows, input: h, output: k)
-        layer.value.apply(rows: rows, input: h, output: v)
+        projections.apply(layer.query, .query, input: h, output: q)
+        projections.apply(layer.key, .key, input: h, output: k)
+        projections.apply(layer.value, .value, input: h, output: v)
         if let queryNorm = layer.queryNorm, let keyNorm = layer.keyNorm {
             normRows(q, queryNorm, rows: rows * c.headCount, width: c.headDimension, into: q)
             normRows(k, keyNorm, rows: rows * c.keyValueHeadCount, width: c.headDimension, into: k)
@@ -176,7 +184,7 @@ public final class Transformer: @unchecked Sendable {
         }
 
         let projected = w.projected.reserve(rows * c.hiddenSize)
-        layer.attentionOutput.apply(rows: rows, input: attended, output: projected)
+        projections.apply(layer.attentionOutput, .output, input: attended, output: projected)
         if let postNorm = layer.postAttentionNorm {
             normRows(projected, postNorm, rows: rows, width: c.hiddenSize, into: projected)
         }
@@ -250,23 +258,46 @@ public final class Transformer: @unchecked Sendable {
         }
     }
 
-    private func feedForwardBlock(layer: LayerWeights, rows: Int, x: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>) {
+    private func feedForwardBlock(
+        layer: LayerWeights, rows: Int, x: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, projections: Projections
+    ) {
         let c = configuration
         let w = workspace
         normRows(x, layer.feedForwardNorm, rows: rows, width: c.hiddenSize, into: h)
         let gate = w.gate.reserve(rows * c.feedForwardSize)
         let up = w.up.reserve(rows * c.feedForwardSize)
-        layer.gate.apply(rows: rows, input: h, output: gate)
-        layer.up.apply(rows: rows, input: h, output: up)
+        projections.apply(layer.gate, .gate, input: h, output: gate)
+        projections.apply(layer.up, .up, input: h, output: up)
         switch c.activation {
         case .silu: VectorExp.siluGate(gate, up: up, count: rows * c.feedForwardSize)
         case .geluTanh: VectorExp.geluTanhGate(gate, up: up, count: rows * c.feedForwardSize)
         }
         let projected = w.projected.reserve(rows * c.hiddenSize)
-        layer.down.apply(rows: rows, input: gate, output: projected)
+        projections.apply(layer.down, .down, input: gate, output: projected)
         if let postNorm = layer.postFeedForwardNorm {
             normRows(projected, postNorm, rows: rows, width: c.hiddenSize, into: projected)
         }
         VectorMath.add(projected, into: x, count: rows * c.hiddenSize)
+    }
+
+    /// Base projections plus each segment's LoRA delta, for one layer of one step.
+    struct Projections {
+        let transformer: Transformer
+        let layer: Int
+        let rows: Int
+        let segments: [LoRASegment]
+
+        /// `output = input Wᵀ (+ bias) + Σ segments: multiplier · scale · (X_g Aᵀ) Bᵀ`.
+        func apply(_ weight: LinearWeight, _ module: LoRAModule, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+            weight.apply(rows: rows, input: input, output: output)
+            for segment in segments {
+                guard let pair = segment.weights.pairs[layer][module.rawValue] else { continue }
+                let shrunk = transformer.workspace.loraShrunk.reserve(segment.rowCount * pair.rank)
+                pair.apply(
+                    rows: segment.rowCount, input: input + segment.rowStart * weight.inputs, inputStride: weight.inputs,
+                    output: output + segment.rowStart * weight.outputs, outputStride: weight.outputs,
+                    inputs: weight.inputs, outputs: weight.outputs, multiplier: segment.scale, shrunk: shrunk)
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TributaryAdapters
 import TributaryModel
 
 /// `tributary generate`: run one prompt through a model.
@@ -32,6 +33,8 @@ struct GenerateCommand: ParsableCommand {
     var seed: UInt64?
     @Option(help: "A string that ends generation (repeatable).")
     var stop: [String] = []
+    @Option(help: "A LoRA adapter (PEFT directory or GGUF LoRA) as PATH[:SCALE]; repeatable.")
+    var adapter: [String] = []
     @Option(help: "Context limit in tokens (default: the model's, at most 8192).")
     var contextLength: Int?
     @Flag(help: "Print one JSON object with prompt_ids, ids, text and timings.")
@@ -51,9 +54,15 @@ struct GenerateCommand: ParsableCommand {
         sampling.frequencyPenalty = frequencyPenalty
         sampling.presencePenalty = presencePenalty
         sampling.seed = seed
+        let bindings = try adapter.map { spec -> AdapterBinding in
+            let (path, scale) = try parseScaled(spec)
+            let adapter = try AdapterLoader.load(path: path, base: loaded.configuration, identity: (path as NSString).lastPathComponent)
+            Log.info("adapter \(path): \(adapter.pairCount) projections, scale \(scale), sha256 \(adapter.contentHash.prefix(12))")
+            return AdapterBinding(weights: adapter.weights, scale: Float(scale))
+        }
         let generator = Generator(model: loaded, contextLength: contextLength)
         let promptIDs = try loaded.promptTokens(for: prompt, chat: chat)
-        let request = GenerationRequest(promptTokens: promptIDs, maxTokens: maxTokens, sampling: sampling, stop: stop)
+        let request = GenerationRequest(promptTokens: promptIDs, maxTokens: maxTokens, sampling: sampling, stop: stop, adapters: bindings)
         let result = try generator.generate(request) { piece in
             if !json {
                 FileHandle.standardOutput.write(Data(piece.utf8))

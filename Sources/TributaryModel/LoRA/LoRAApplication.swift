@@ -1,0 +1,42 @@
+import TributaryKernels
+
+/// The rows of a batch that share one adapter binding (consecutive sequences with the same
+/// adapter and scale are merged, so the scheduler sorting by adapter gives large groups).
+struct LoRASegment {
+    let rowStart: Int
+    let rowCount: Int
+    let weights: LoRAWeights
+    let scale: Float
+
+    /// Groups the batch's rows by binding: one segment per run of items sharing an adapter and scale.
+    static func segments(for items: [BatchItem]) -> [LoRASegment] {
+        var segments: [LoRASegment] = []
+        var row = 0
+        for item in items {
+            for binding in item.adapters where binding.scale != 0 {
+                if let index = segments.lastIndex(where: { $0.weights === binding.weights && $0.scale == binding.scale && $0.rowStart + $0.rowCount == row }) {
+                    let previous = segments[index]
+                    segments[index] = LoRASegment(rowStart: previous.rowStart, rowCount: previous.rowCount + item.tokens.count,
+                                                  weights: binding.weights, scale: binding.scale)
+                } else {
+                    segments.append(LoRASegment(rowStart: row, rowCount: item.tokens.count, weights: binding.weights, scale: binding.scale))
+                }
+            }
+            row += item.tokens.count
+        }
+        return segments
+    }
+}
+
+extension LoRAPair {
+    /// Adds `multiplier · scale · (X Aᵀ) Bᵀ` to `output` for `rows` rows of `input`: one shrink and
+    /// one expand sgemm. `shrunk` must hold `rows × rank` floats.
+    func apply(
+        rows: Int, input: UnsafePointer<Float>, inputStride: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
+        inputs: Int, outputs: Int, multiplier: Float, shrunk: UnsafeMutablePointer<Float>
+    ) {
+        BLAS.matmulTransposedB(m: rows, n: rank, k: inputs, a: input, lda: inputStride, w: a.pointer, ldw: inputs, c: shrunk, ldc: rank)
+        BLAS.matmulTransposedB(m: rows, n: outputs, k: rank, a: shrunk, lda: rank, w: b.pointer, ldw: rank,
+                               c: output, ldc: outputStride, alpha: multiplier * scale, beta: 1)
+    }
+}
