@@ -58,7 +58,9 @@ public struct AdapterManifest: Sendable, Equatable {
                   let contributor = source["contributor_id"] as? String, !contributor.isEmpty else {
                 throw AdapterError(path, "data_sources[\(index)] needs non-empty source_id and contributor_id")
             }
-            guard let weight = (source["weight"] as? NSNumber)?.doubleValue, weight.isFinite, weight > 0, !(source["weight"] is Bool) else {
+            // JSON booleans arrive as NSNumber too; their objCType is "c".
+            guard let number = source["weight"] as? NSNumber, String(cString: number.objCType) != "c",
+                  case let weight = number.doubleValue, weight.isFinite, weight > 0 else {
                 throw AdapterError(path, "data_sources[\(index)].weight must be a positive number")
             }
             if raw.contains(where: { $0.0 == id && $0.1 == contributor }) {
