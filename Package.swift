@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(
@@ -49,10 +50,16 @@ let package = Package(
             dependencies: ["TributaryModel", "TributaryFormats", "TributaryKernels", "TributaryLedger", "COpenBLAS",
                            .product(name: "Crypto", package: "swift-crypto")]
         ),
+        .target(
+            name: "TributaryServer",
+            dependencies: ["TributaryModel", "TributaryAdapters", "TributaryLedger", "TributaryTokenizers",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .executableTarget(
             name: "tributary",
             dependencies: [
-                "TributaryModel", "TributaryLedger", "TributaryAdapters",
+                "TributaryModel", "TributaryLedger", "TributaryAdapters", "TributaryServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -60,7 +67,9 @@ let package = Package(
         .testTarget(
             name: "TributaryTests",
             dependencies: [
-                "TributaryKernels", "TributaryFormats", "TributaryTokenizers", "TributaryModel", "TributaryLedger", "TributaryAdapters",
+                "TributaryKernels", "TributaryFormats", "TributaryTokenizers", "TributaryModel", "TributaryLedger", "TributaryAdapters", "TributaryServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

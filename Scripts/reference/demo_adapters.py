@@ -19,13 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import shutil
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from safetensors.numpy import save_file
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import reference_forward as rf  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BASE_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -83,13 +85,9 @@ TINY_SEED = 9001
 
 
 def pattern_value(patterns: dict, name: str, default):
-    """PEFT's rank_pattern / alpha_pattern lookup (first key with re.match(rf"(.*\\.)?({key})$", name))."""
-    import re
-
-    for key, value in patterns.items():
-        if re.match(rf"(.*\.)?({key})$", name):
-            return value
-    return default
+    """PEFT's rank_pattern / alpha_pattern lookup (see reference_forward.pattern_key)."""
+    key = rf.pattern_key(patterns, name)
+    return default if key is None else patterns[key]
 
 
 def lora_pair(seed: int, layer: int, module: str, r: int, s: float, strength: float):
@@ -161,7 +159,7 @@ def make_demo(index: int, spec: dict, out: Path) -> Path:
     if rslora:
         variant.append("rsLoRA scaling (alpha / sqrt(r))")
     if rank_pattern or alpha_pattern:
-        variant.append(f"rank_pattern {rank_pattern}, alpha_pattern {alpha_pattern}")
+        variant.append(f"rank_pattern {json.dumps(rank_pattern)}, alpha_pattern {json.dumps(alpha_pattern)}")
     variant.append("all seven projections" if modules == MODULES else "only " + ", ".join(modules))
     name = f"demo-{index}"
     manifest = {

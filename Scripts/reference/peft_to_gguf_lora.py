@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -78,25 +79,41 @@ def convert(peft_dir: Path, base: Path, out: Path, outtype: str = "f32") -> dict
     return {"alpha": alpha_file, "folded": folded, "pairs": len(tensors)}
 
 
-def llama_cpp_greedy(base: Path, lora: Path | None, prompt_ids: list[int], n: int) -> list[int]:
-    """Greedy tokens from llama.cpp (llama-cpp-python), with an optional GGUF LoRA at scale 1."""
+def llama_cpp_run(base: Path, lora: Path | None, prompt_ids: list[int], n: int):
+    """llama.cpp (llama-cpp-python) with an optional GGUF LoRA at scale 1: (logits at every prompt
+    position [T, vocab], n greedy tokens)."""
     from llama_cpp import Llama
 
-    kwargs = dict(model_path=str(base), n_threads=2, n_ctx=256, verbose=False, seed=0)
+    kwargs = dict(model_path=str(base), n_threads=2, n_ctx=256, verbose=False, logits_all=True)
     if lora is not None:
         kwargs["lora_path"] = str(lora)
     llm = Llama(**kwargs)
-    out = []
+    llm.eval(prompt_ids)
+    logits = np.array(llm.scores[: len(prompt_ids)], dtype=np.float64)
+    tokens = []
     for token in llm.generate(prompt_ids, temp=0.0, top_k=1, top_p=1.0, repeat_penalty=1.0, reset=True):
-        out.append(int(token))
-        if len(out) == n:
+        tokens.append(int(token))
+        if len(tokens) == n:
             break
     del llm
-    return out
+    return logits, tokens
+
+
+def numpy_prompt_logits(model: rf.Model, prompt_ids: list[int]) -> np.ndarray:
+    cache = model.new_cache(len(prompt_ids) + 1)
+    return np.stack([model.forward([t], cache) for t in prompt_ids]).astype(np.float64)
+
+
+def delta_agreement(cpp_delta: np.ndarray, ref_delta: np.ndarray) -> str:
+    """How well llama.cpp's logit change (adapter - base) follows the NumPy one: correlation, and the
+    least-squares gain g minimising |cpp - g * ref| (1 when the scale is right)."""
+    x, y = ref_delta.ravel(), cpp_delta.ravel()
+    return f"correlation {np.corrcoef(x, y)[0, 1]:.4f}, gain {float(x @ y / (x @ x)):.3f}"
 
 
 def check(base: Path, peft_dir: Path, lora: Path, prompt: str, n: int) -> None:
-    """Compare llama.cpp with and without the GGUF LoRA and the NumPy merged references."""
+    """Compare llama.cpp with and without the GGUF LoRA against the NumPy merged references. Control:
+    the same conversion without the q/k row permutation must agree clearly worse."""
     model = rf.Model(base)
     tokenizer = rf.load_tokenizer(base)
     ids = rf.encode(tokenizer, model.cfg, prompt)
@@ -104,12 +121,13 @@ def check(base: Path, peft_dir: Path, lora: Path, prompt: str, n: int) -> None:
     def first_difference(x, y):
         return next((i for i in range(min(len(x), len(y))) if x[i] != y[i]), None)
 
+    merged = model.with_adapters([(peft_dir, 1.0)])
     ref_base, _, _ = rf.generate(model, ids, n)
-    ref_peft, _, _ = rf.generate(model.with_adapters([(peft_dir, 1.0)]), ids, n)
+    ref_peft, _, _ = rf.generate(merged, ids, n)
     ref_gguf, _, _ = rf.generate(model.with_adapters([(lora, 1.0)]), ids, n)
-    cpp_base = llama_cpp_greedy(base, None, ids, n)
-    cpp_lora = llama_cpp_greedy(base, lora, ids, n)
-    rows = [("numpy base", ref_base), ("llama.cpp base", cpp_base), ("numpy + PEFT", ref_peft),
+    cpp_base_logits, cpp_base = llama_cpp_run(base, None, ids, n)
+    cpp_lora_logits, cpp_lora = llama_cpp_run(base, lora, ids, n)
+    rows = [("numpy base", ref_base), ("llama.cpp base", cpp_base), ("numpy + PEFT (merged)", ref_peft),
             ("numpy + GGUF LoRA", ref_gguf), ("llama.cpp + GGUF LoRA", cpp_lora)]
     for label, toks in rows:
         print(f"  {label:22s} {tokenizer.decode(toks)!r}")
@@ -117,6 +135,21 @@ def check(base: Path, peft_dir: Path, lora: Path, prompt: str, n: int) -> None:
     print(f"  llama.cpp base vs numpy base: first difference at {first_difference(cpp_base, ref_base)}")
     print(f"  llama.cpp LoRA vs llama.cpp base: first difference at {first_difference(cpp_lora, cpp_base)}")
     print(f"  llama.cpp LoRA vs numpy merged: first difference at {first_difference(cpp_lora, ref_peft)}")
+
+    ref_delta = numpy_prompt_logits(merged, ids) - numpy_prompt_logits(model, ids)
+    print(f"  logit change over {len(ids)} prompt positions, llama.cpp vs numpy: "
+          f"{delta_agreement(cpp_lora_logits - cpp_base_logits, ref_delta)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        control = Path(tmp) / "unpermuted.gguf"
+        permute = rf.hf_to_gguf_rows
+        rf.hf_to_gguf_rows = lambda w, n_head: w
+        try:
+            convert(peft_dir, base, control)
+        finally:
+            rf.hf_to_gguf_rows = permute
+        control_logits, _ = llama_cpp_run(base, control, ids, 1)
+    print(f"  control without the q/k permutation:                  "
+          f"{delta_agreement(control_logits - cpp_base_logits, ref_delta)}")
     if first_difference(cpp_lora, cpp_base) is None:
         raise SystemExit("llama.cpp's continuation with the adapter equals the base's")
 

@@ -21,8 +21,8 @@ import argparse
 import copy
 import json
 import math
-import re
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass

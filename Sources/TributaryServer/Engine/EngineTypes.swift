@@ -1,0 +1,118 @@
+import Foundation
+import Synchronization
+import TributaryModel
+
+/// One generation the engine runs: an already tokenized prompt with resolved adapters.
+public struct EngineRequest: Sendable {
+    public var promptTokens: [Int]
+    public var adapters: [AdapterBinding]
+    public var sampling: SamplingParameters
+    public var maxTokens: Int
+    public var stop: [String]
+    public var ignoreEOS: Bool
+    public var minTokens: Int
+    /// Alternatives to report per token (nil: no log probabilities).
+    public var topLogprobs: Int?
+    /// Who asked (fairness is per tenant).
+    public var tenant: String
+    /// When the request gives up (finishes as cancelled with detail `timeout`).
+    public var deadline: Date
+
+    public init(promptTokens: [Int], adapters: [AdapterBinding], sampling: SamplingParameters, maxTokens: Int, stop: [String],
+                ignoreEOS: Bool, minTokens: Int, topLogprobs: Int?, tenant: String, deadline: Date) {
+        self.promptTokens = promptTokens
+        self.adapters = adapters
+        self.sampling = sampling
+        self.maxTokens = maxTokens
+        self.stop = stop
+        self.ignoreEOS = ignoreEOS
+        self.minTokens = minTokens
+        self.topLogprobs = topLogprobs
+        self.tenant = tenant
+        self.deadline = deadline
+    }
+}
+
+/// A token's log probability and the most likely alternatives.
+public struct TokenLogprob: Sendable {
+    public let token: Int
+    public let logprob: Float
+    public let top: [(token: Int, logprob: Float)]
+}
+
+/// What the engine reports for a request.
+public enum EngineEvent: Sendable {
+    /// A generated token and the text it completed (possibly empty while a character or a
+    /// possible stop string is held back).
+    case token(id: Int, text: String, logprob: TokenLogprob?)
+    /// Text released at the end without a new token (held-back text).
+    case text(String)
+    /// Generation ended.
+    case finished(EngineFinish)
+}
+
+/// How a generation ended.
+public struct EngineFinish: Sendable {
+    public let reason: FinishReason
+    /// Why it was cut short (`timeout`, `client_disconnected`, `shutdown`, an error message).
+    public let detail: String?
+    public let promptTokens: Int
+    public let completionTokens: Int
+    /// Seconds from submission to the first token (nil when none was produced).
+    public let timeToFirstToken: Double?
+}
+
+/// A submitted request: its event stream and a way to stop it.
+public final class EngineTicket: Sendable {
+    /// Events until (and including) `.finished`.
+    public let events: AsyncStream<EngineEvent>
+    let continuation: AsyncStream<EngineEvent>.Continuation
+    let cancelled = Atomic<Bool>(false)
+    let cancelReason = Mutex<String?>(nil)
+    let submittedAt = Date()
+
+    init() {
+        (events, continuation) = AsyncStream.makeStream(of: EngineEvent.self, bufferingPolicy: .unbounded)
+    }
+
+    /// Stops the generation within one engine step (the client went away, or a timeout).
+    public func cancel(reason: String = "client_disconnected") {
+        cancelReason.withLock { if $0 == nil { $0 = reason } }
+        cancelled.store(true, ordering: .releasing)
+    }
+
+    var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
+}
+
+/// Why the engine refused a request before running it.
+public enum EngineError: Error, CustomStringConvertible, Sendable {
+    /// The waiting queue is full; retry after the given seconds.
+    case overloaded(retryAfter: Int)
+    /// The server is shutting down.
+    case shuttingDown
+    /// The prompt does not fit the context.
+    case promptTooLong(promptTokens: Int, contextLength: Int)
+
+    public var description: String {
+        switch self {
+        case .overloaded(let seconds): return "the server is at capacity; retry after \(seconds) s"
+        case .shuttingDown: return "the server is shutting down"
+        case .promptTooLong(let prompt, let context):
+            return "the prompt has \(prompt) tokens but the context holds \(context) (including the tokens to generate); shorten the prompt or max_tokens"
+        }
+    }
+}
+
+/// Limits of the engine's scheduler.
+public struct EngineLimits: Sendable {
+    /// Most tokens (prefill plus decode) in one forward step.
+    public var maxBatchTokens = 512
+    /// Most sequences generating at once.
+    public var maxRunningSequences = 32
+    /// Most requests waiting to start; more get 429.
+    public var maxQueuedRequests = 256
+    /// Context length per sequence (prompt plus generated tokens).
+    public var contextLength = 2048
+
+    public init() {}
+}
