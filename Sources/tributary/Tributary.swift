@@ -8,7 +8,7 @@ struct Tributary: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tributary",
         abstract: "A CPU inference server for one base model and many LoRA adapters.",
-        subcommands: [GenerateCommand.self, TokenizeCommand.self, InspectCommand.self, BenchCommand.self, SystemCommand.self, AdapterCommand.self, LedgerCommand.self]
+        subcommands: [GenerateCommand.self, TokenizeCommand.self, InspectCommand.self, BenchCommand.self, SystemCommand.self, AdapterCommand.self, LedgerCommand.self, ServeCommand.self, KeysCommand.self]
     )
 
     static func main() async {

@@ -56,7 +56,7 @@ public enum AdapterLoader {
         for file in files {
             do {
                 let mapped = try MappedFile(path: file)
-                hasher.update(bufferPointer: mapped.bytes)
+                withExtendedLifetime(mapped) { hasher.update(bufferPointer: mapped.bytes) }
             } catch {
                 throw AdapterError(file, error.problem)
             }

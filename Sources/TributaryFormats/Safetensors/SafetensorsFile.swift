@@ -27,6 +27,8 @@ public struct SafetensorsTensor: @unchecked Sendable {
     public let shape: [Int]
     /// The tensor's bytes inside the mapping.
     public let data: UnsafeRawBufferPointer
+    /// Keeps the mapping alive as long as the tensor is.
+    let owner: MappedFile
 
     /// The number of elements.
     public var elementCount: Int { shape.reduce(1, *) }
@@ -160,7 +162,7 @@ public final class SafetensorsFile: Sendable {
             ranges.append((begin, end, name))
             tensors[name] = SafetensorsTensor(
                 name: name, dtype: dtype, shape: shape,
-                data: UnsafeRawBufferPointer(rebasing: bytes[(dataStart + begin)..<(dataStart + end)]))
+                data: UnsafeRawBufferPointer(rebasing: bytes[(dataStart + begin)..<(dataStart + end)]), owner: file)
         }
         ranges.sort { $0.start < $1.start }
         for (previous, next) in zip(ranges, ranges.dropFirst()) where next.start < previous.end {
