@@ -75,6 +75,7 @@ let package = Package(
                 "TributaryKernels", "TributaryFormats", "TributaryTokenizers", "TributaryModel", "TributaryLedger", "TributaryAdapters", "TributaryServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// An error in OpenAI's shape: `{"error": {"message", "type", "param", "code"}}` with a status.
 public struct APIError: Error, CustomStringConvertible, Sendable {
@@ -60,6 +61,8 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             return error.response()
+        } catch let error as NIOTooManyBytesError {
+            return APIError(.contentTooLarge, "request body is larger than the limit of \(error.maxBytes.map(String.init) ?? "?") bytes").response()
         } catch let error as HTTPError {
             let message = error.body ?? (error.status == .contentTooLarge ? "request body is larger than the limit" : error.status.reasonPhrase)
             return APIError(error.status, message).response()
