@@ -84,9 +84,12 @@ struct Exchange: Sendable {
         self.requestID = requestID
     }
 
+    /// Response headers: the ledger event id, and `Connection: close` because watching for the
+    /// client going away (to cancel its generation) ends the connection with the response.
     var headers: HTTPFields {
         var fields: HTTPFields = [:]
         fields[HTTPField.Name("Tributary-Event-Id")!] = eventID
+        fields[.connection] = "close"
         return fields
     }
 
