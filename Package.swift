@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -29,7 +30,8 @@ let package = Package(
         ),
         .target(
             name: "TributaryLedger",
-            dependencies: ["CSQLite", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CSQLite", .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         .target(
             name: "TributaryKernels",

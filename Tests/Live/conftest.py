@@ -36,21 +36,24 @@ def make_key(keys_file: str, role: str, tenant: str, adapters: str | None = None
 class Server:
     """A `tributary serve` process with its own keys, ledger and adapter folder."""
 
-    def __init__(self, directory: str, extra_args: list[str] | None = None, port: int | None = None):
+    def __init__(self, directory: str, extra_args: list[str] | None = None, port: int | None = None,
+                 ledger: str | None = None, source: str = "live", keys_file: str | None = None, name: str = "server"):
         self.directory = directory
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.keys_file = os.path.join(directory, "keys.json")
-        self.ledger = os.path.join(directory, "ledger.db")
+        self.keys_file = keys_file or os.path.join(directory, "keys.json")
+        self.ledger = ledger or os.path.join(directory, "ledger.db")
+        self.source = source
         self.extra_args = extra_args or []
         self.process: subprocess.Popen | None = None
-        self.log_path = os.path.join(directory, "server.log")
+        self.log_path = os.path.join(directory, f"{name}.log")
 
     def start(self, timeout: float = 60) -> "Server":
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [BINARY, "serve", "--model", MODEL, "--model-name", MODEL_NAME, "--adapters", ADAPTERS,
-             "--keys", self.keys_file, "--ledger", self.ledger, "--ledger-source", "live", "--port", str(self.port)]
+             "--keys", self.keys_file, "--ledger", self.ledger, "--ledger-source", self.source,
+             "--ledger-key", os.path.join(self.directory, f"{self.source}.key"), "--port", str(self.port)]
             + self.extra_args,
             stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + timeout

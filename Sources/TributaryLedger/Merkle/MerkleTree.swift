@@ -75,10 +75,10 @@ public struct MerkleTree: Sendable {
 
     /// The proof that the tree of `oldSize` leaves is a prefix of the tree of `newSize` (RFC 6962 §2.1.2).
     public func consistencyProof(oldSize: Int, newSize: Int) throws(MerkleProofError) -> [MerkleHash] {
-        guard oldSize >= 0, oldSize <= newSize, newSize <= size else {
-            throw MerkleProofError("no consistency proof from \(oldSize) to \(newSize) (log has \(size))")
+        guard oldSize > 0, oldSize <= newSize, newSize <= size else {
+            throw MerkleProofError("no consistency proof from \(oldSize) to \(newSize) (log has \(size); sizes start at 1)")
         }
-        guard oldSize > 0, oldSize < newSize else { return [] }
+        guard oldSize < newSize else { return [] }
         var proof: [MerkleHash] = []
         subproof(m: oldSize, start: 0, count: newSize, complete: true, into: &proof)
         return proof

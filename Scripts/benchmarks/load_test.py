@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Load generator for OpenAI-compatible servers (Tributary or llama.cpp's server).
+
+Each client streams completions back to back (fixed output length via ignore_eos / n_predict) and
+records time to first token and the gaps between tokens. Prints one JSON summary: aggregate
+generated tokens/s, TTFT and inter-token latency percentiles, and the largest gap.
+"""
+import argparse
+import json
+import random
+import statistics
+import threading
+import time
+
+import httpx
+
+
+def percentile(values, p):
+    if not values:
+        return 0.0
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p))]
+
+
+def prompt_text(tokens: int, seed: int) -> str:
+    rng = random.Random(seed)
+    words = ["river", "stone", "light", "market", "harbour", "winter", "garden", "signal", "paper", "engine", "forest", "quiet"]
+    # About one token per word for this vocabulary.
+    return "Story %d: " % seed + " ".join(rng.choice(words) for _ in range(max(tokens - 4, 1)))
+
+
+def run_client(args, index, model, adapter_payload, results, stop_at, lock):
+    headers = {"Authorization": "Bearer " + args.key} if args.key else {}
+    with httpx.Client(timeout=600) as http:
+        request_number = 0
+        while time.time() < stop_at and request_number < args.requests_per_client:
+            body = {"model": model, "prompt": prompt_text(args.prompt_tokens, index * 1000 + request_number),
+                    "max_tokens": args.max_tokens, "temperature": 0, "stream": True, "ignore_eos": True,
+                    "n_predict": args.max_tokens}
+            body.update(adapter_payload)
+            start = time.perf_counter()
+            first, last, gaps, tokens = None, None, [], 0
+            with http.stream("POST", args.base_url + "/v1/completions", json=body, headers=headers) as response:
+                if response.status_code != 200:
+                    with lock:
+                        results["errors"] += 1
+                    time.sleep(0.2)
+                    continue
+                for line in response.iter_lines():
+                    if not line.startswith("data: ") or line == "data: [DONE]":
+                        continue
+                    chunk = json.loads(line[6:])
+                    if not chunk.get("choices") or not chunk["choices"][0].get("text"):
+                        continue
+                    now = time.perf_counter()
+                    if first is None:
+                        first = now
+                    else:
+                        gaps.append(now - last)
+                    last = now
+                    tokens += 1
+            with lock:
+                results["ttft"].append(first - start if first else 0)
+                results["gaps"].extend(gaps)
+                results["tokens"] += tokens
+                results["requests"] += 1
+                results["gap_times"].extend(zip([last] * len(gaps), gaps))
+            request_number += 1
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--key", default="")
+    parser.add_argument("--model", required=True, help="the base model name")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--adapters", default="", help="comma-separated adapter names; clients spread over them")
+    parser.add_argument("--zipf", type=float, default=0.0, help="Zipf exponent for adapter popularity (0: even)")
+    parser.add_argument("--adapter-field", default="model", choices=["model", "lora"],
+                        help="how to name the adapter: Tributary's model field or llama.cpp's lora list (ids)")
+    parser.add_argument("--prompt-tokens", type=int, default=128)
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--requests-per-client", type=int, default=2)
+    parser.add_argument("--duration", type=float, default=600)
+    parser.add_argument("--label", default="")
+    args = parser.parse_args()
+
+    adapters = [a for a in args.adapters.split(",") if a]
+    rng = random.Random(11)
+    if adapters and args.zipf > 0:
+        weights = [1 / (rank + 1) ** args.zipf for rank in range(len(adapters))]
+        chosen = rng.choices(range(len(adapters)), weights=weights, k=args.clients)
+    else:
+        chosen = [i % len(adapters) for i in range(args.clients)] if adapters else [None] * args.clients
+    results = {"ttft": [], "gaps": [], "tokens": 0, "requests": 0, "errors": 0, "gap_times": []}
+    lock = threading.Lock()
+    stop_at = time.time() + args.duration
+    threads = []
+    for index in range(args.clients):
+        payload, model = {}, args.model
+        if chosen[index] is not None:
+            if args.adapter_field == "model":
+                model = adapters[chosen[index]]
+            else:
+                payload = {"lora": [{"id": i, "scale": 1.0 if i == chosen[index] else 0.0} for i in range(len(adapters))]}
+        threads.append(threading.Thread(target=run_client, args=(args, index, model, payload, results, stop_at, lock)))
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - start
+    summary = {
+        "label": args.label, "clients": args.clients, "adapters": len(adapters), "zipf": args.zipf,
+        "requests": results["requests"], "errors": results["errors"], "generated_tokens": results["tokens"],
+        "wall_seconds": wall, "tokens_per_second": results["tokens"] / wall if wall else 0,
+        "ttft_p50": percentile(results["ttft"], 0.5), "ttft_p99": percentile(results["ttft"], 0.99),
+        "itl_p50": percentile(results["gaps"], 0.5), "itl_p99": percentile(results["gaps"], 0.99),
+        "itl_max": max(results["gaps"]) if results["gaps"] else 0,
+    }
+    print(json.dumps(summary, sort_keys=True), flush=True)
+
+
+if __name__ == "__main__":
+    main()
