@@ -38,6 +38,12 @@ let package = Package(
             dependencies: ["COpenBLAS"]
         ),
         .target(
+            name: "TributaryKernelsAVX2",
+            dependencies: ["TributaryKernels"],
+            // The quantized kernels instantiated for AVX2 + FMA; used only after a CPU feature check.
+            swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]
+        ),
+        .target(
             name: "TributaryFormats",
             dependencies: ["TributaryKernels"]
         ),
@@ -47,7 +53,7 @@ let package = Package(
         ),
         .target(
             name: "TributaryModel",
-            dependencies: ["TributaryKernels", "TributaryFormats", "TributaryTokenizers"]
+            dependencies: ["TributaryKernels", "TributaryKernelsAVX2", "TributaryFormats", "TributaryTokenizers"]
         ),
         .target(
             name: "TributaryAdapters",

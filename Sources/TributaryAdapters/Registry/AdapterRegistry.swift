@@ -50,8 +50,22 @@ public final class AdapterRegistry: Sendable {
                 if isDirectory.boolValue || name.hasSuffix(".gguf") { candidates.append(path) }
             }
         }
-        let problems = Mutex<[AdapterError]>([])
-        let paths = candidates
+        // Two adapters found under one name would silently become versions of each other: keep the
+        // first (by path) and report the rest.
+        var byName: [String: String] = [:]
+        var unique: [String] = []
+        var initialProblems: [AdapterError] = []
+        for path in candidates {
+            guard let name = try? Self.declaredName(path: path) else { unique.append(path); continue }
+            if let first = byName[name] {
+                initialProblems.append(AdapterError(path, "adapter name \(name) is already used by \(first); give it another name in its manifest"))
+                continue
+            }
+            byName[name] = path
+            unique.append(path)
+        }
+        let problems = Mutex<[AdapterError]>(initialProblems)
+        let paths = unique
         DispatchQueue.concurrentPerform(iterations: paths.count) { index in
             do throws(AdapterError) {
                 _ = try register(path: paths[index], owner: owner)
@@ -71,6 +85,19 @@ public final class AdapterRegistry: Sendable {
         return resolved
     }
 
+    /// The name an adapter at `path` registers under: its manifest's, else the folder or file name.
+    static func declaredName(path: String) throws(AdapterError) -> String {
+        let format = try AdapterLoader.format(of: path)
+        let manifestPath = manifestPath(for: path, format: format)
+        if FileManager.default.fileExists(atPath: manifestPath) { return try AdapterManifest(path: manifestPath).name }
+        return ((format == .peft ? path : (path as NSString).deletingPathExtension) as NSString).lastPathComponent
+    }
+
+    /// Where an adapter's `tributary.json` lives: inside a PEFT folder, or `NAME.tributary.json` beside a GGUF file.
+    static func manifestPath(for path: String, format: AdapterLoader.Format) -> String {
+        format == .peft ? path + "/tributary.json" : (path as NSString).deletingPathExtension + ".tributary.json"
+    }
+
     /// Validates and registers the adapter at `path` (inside a configured folder).
     ///
     /// The name comes from `name`, else the manifest, else the folder name. Identical content
@@ -80,7 +107,7 @@ public final class AdapterRegistry: Sendable {
     public func register(path: String, name: String? = nil, owner: String, allowReplacingOwner: Bool = false) throws(AdapterError) -> AdapterStatus {
         let resolved = try checkedPath(path)
         let format = try AdapterLoader.format(of: resolved)
-        let manifestPath = format == .peft ? resolved + "/tributary.json" : (resolved as NSString).deletingPathExtension + ".tributary.json"
+        let manifestPath = Self.manifestPath(for: resolved, format: format)
         let fallbackName = ((format == .peft ? resolved : (resolved as NSString).deletingPathExtension) as NSString).lastPathComponent
         let manifest: AdapterManifest = FileManager.default.fileExists(atPath: manifestPath)
             ? try AdapterManifest(path: manifestPath)

@@ -29,6 +29,8 @@ public final class Transformer: @unchecked Sendable {
     /// The weights.
     public let weights: ModelWeights
     fileprivate let workspace = ForwardWorkspace()
+    /// Quantized-weight products for decode rows (nil when the weights have no quantized copy).
+    public let decodePath: QuantizedDecodePath?
     private let globalRope: RotaryEmbedding
     private let slidingRope: RotaryEmbedding?
 
@@ -40,6 +42,8 @@ public final class Transformer: @unchecked Sendable {
         slidingRope = configuration.slidingRopeBase.map {
             RotaryEmbedding(dimensions: configuration.headDimension, base: $0, style: configuration.ropeStyle)
         }
+        let hasQuantized = weights.output.quantized != nil || weights.layers.first?.query.quantized != nil
+        decodePath = hasQuantized && QuantizedDecodePath.isEnabled ? QuantizedDecodePath() : nil
     }
 
     /// Runs one step: appends each item's tokens to its cache and returns the requested logits.
@@ -72,9 +76,10 @@ public final class Transformer: @unchecked Sendable {
         for item in items { item.cache.ensureCapacity(item.cache.length + item.tokens.count) }
         let rope = ropeTables(items: items, rows: rows)
         let segments = LoRASegment.segments(for: items)
+        let plan = RowPlan(items: items)
 
         for (index, layer) in weights.layers.enumerated() {
-            let projections = Projections(transformer: self, layer: index, rows: rows, segments: segments)
+            let projections = Projections(transformer: self, layer: index, rows: rows, segments: segments, plan: plan)
             attentionBlock(layerIndex: index, layer: layer, items: items, rows: rows, x: x, h: h, rope: rope, projections: projections)
             feedForwardBlock(layer: layer, rows: rows, x: x, h: h, projections: projections)
         }
@@ -105,7 +110,17 @@ public final class Transformer: @unchecked Sendable {
             }
         }
         let logits = w.logits.reserve(max(selected.count, 1) * c.vocabularySize)
-        weights.output.apply(rows: selected.count, input: finalRows, output: logits)
+        // Logits rows follow the same paths as their sequences' rows (decode: quantized; prefill: BLAS).
+        var headDecode: [Int] = []
+        var headPrefill: [Range<Int>] = []
+        var target = 0
+        for item in items where item.logits != .none {
+            let count = item.logits == .last ? 1 : item.tokens.count
+            if item.tokens.count == 1 { headDecode.append(target) } else { headPrefill.append(target..<(target + count)) }
+            target += count
+        }
+        weights.output.apply(plan: RowPlan(decodeRows: headDecode, prefillRanges: headPrefill), totalRows: selected.count,
+                             input: finalRows, output: logits, decodePath: decodePath)
         return StepLogits(firstRow: firstRow, width: c.vocabularySize, base: logits)
     }
 
@@ -286,10 +301,11 @@ public final class Transformer: @unchecked Sendable {
         let layer: Int
         let rows: Int
         let segments: [LoRASegment]
+        let plan: RowPlan
 
         /// `output = input Wᵀ (+ bias) + Σ segments: multiplier · scale · (X_g Aᵀ) Bᵀ`.
         func apply(_ weight: LinearWeight, _ module: LoRAModule, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
-            weight.apply(rows: rows, input: input, output: output)
+            weight.apply(plan: plan, totalRows: rows, input: input, output: output, decodePath: transformer.decodePath)
             for segment in segments {
                 guard let pair = segment.weights.pairs[layer][module.rawValue] else { continue }
                 let shrunk = transformer.workspace.loraShrunk.reserve(segment.rowCount * pair.rank)

@@ -13,18 +13,22 @@ public final class LinearWeight: Sendable {
     public let storage: FloatStorage
     /// Optional bias of `outputs` floats.
     public let bias: [Float]?
+    /// The same weights kept in the file's quantized blocks, for small batches (nil: float32 only).
+    public let quantized: QuantizedMatrix?
 
     /// Wraps `storage` (which must hold `outputs × inputs` floats).
-    public init(outputs: Int, inputs: Int, storage: FloatStorage, bias: [Float]? = nil) {
+    public init(outputs: Int, inputs: Int, storage: FloatStorage, bias: [Float]? = nil, quantized: QuantizedMatrix? = nil) {
         precondition(storage.count == outputs * inputs, "weight storage does not match its shape")
         precondition(bias == nil || bias!.count == outputs, "bias does not match the weight")
+        precondition(quantized == nil || (quantized!.rows == outputs && quantized!.columns == inputs), "quantized weights do not match")
         self.outputs = outputs
         self.inputs = inputs
         self.storage = storage
         self.bias = bias
+        self.quantized = quantized
     }
 
-    /// Computes `rows` output rows from `rows` input rows.
+    /// Computes `rows` output rows from `rows` input rows with one BLAS `sgemm`.
     ///
     /// - Parameter accumulate: add into `output` instead of overwriting it.
     public func apply(
@@ -38,13 +42,35 @@ public final class LinearWeight: Sendable {
             a: input, lda: inputStride ?? inputs,
             w: storage.pointer, ldw: inputs,
             c: output, ldc: ldc, beta: accumulate ? 1 : 0)
+        if !accumulate { addBias(rows: rows, output: output, ldc: ldc) }
+    }
+
+    /// Computes a step's rows: decode rows from the quantized weights (when present and a decode
+    /// path is given), prefill ranges with BLAS.
+    func apply(plan: RowPlan, totalRows: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+               decodePath: QuantizedDecodePath?) {
+        guard let quantized, let decodePath, !plan.decodeRows.isEmpty else {
+            apply(rows: totalRows, input: input, output: output)
+            return
+        }
+        decodePath.multiply(quantized, rows: plan.decodeRows, input: input, inputStride: inputs, output: output, outputStride: outputs)
         if let bias {
             bias.withUnsafeBufferPointer { b in
-                for row in 0..<rows { VectorMath.add(b.baseAddress!, into: output + row * ldc, count: outputs) }
+                for row in plan.decodeRows { VectorMath.add(b.baseAddress!, into: output + row * outputs, count: outputs) }
             }
+        }
+        for range in plan.prefillRanges {
+            apply(rows: range.count, input: input + range.lowerBound * inputs, output: output + range.lowerBound * outputs)
+        }
+    }
+
+    private func addBias(rows: Int, output: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard let bias else { return }
+        bias.withUnsafeBufferPointer { b in
+            for row in 0..<rows { VectorMath.add(b.baseAddress!, into: output + row * ldc, count: outputs) }
         }
     }
 
     /// Bytes of weight data held.
-    public var byteCount: Int { storage.byteCount + (bias?.count ?? 0) * 4 }
+    public var byteCount: Int { storage.byteCount + (bias?.count ?? 0) * 4 + (quantized?.byteCount ?? 0) }
 }

@@ -1,10 +1,13 @@
 import Foundation
 import Synchronization
+import TributaryKernels
 
 /// Reads every tensor a configuration needs from a ``WeightSource``, checking names and shapes.
 struct WeightLoader: Sendable {
     let source: any WeightSource
     let configuration: TransformerConfiguration
+    /// Also keep quantized copies of projections for the small-batch path.
+    var keepQuantized = QuantizedDecodePath.isEnabled
 
     /// A matrix of exactly `rows × columns`, or an error naming the tensor and both shapes.
     func matrix(_ name: String, rows: Int, columns: Int) throws(ModelLoadError) -> FloatStorage {
@@ -29,7 +32,8 @@ struct WeightLoader: Sendable {
     func linear(_ name: String, outputs: Int, inputs: Int, bias: Bool = false) throws(ModelLoadError) -> LinearWeight {
         let storage = try matrix("\(name).weight", rows: outputs, columns: inputs)
         let biasValues = bias ? try vector("\(name).bias", count: outputs) : nil
-        return LinearWeight(outputs: outputs, inputs: inputs, storage: storage, bias: biasValues)
+        return LinearWeight(outputs: outputs, inputs: inputs, storage: storage, bias: biasValues,
+                            quantized: keepQuantized ? source.quantized("\(name).weight") : nil)
     }
 
     /// Loads the weights of decoder layer `index`.
@@ -68,7 +72,8 @@ struct WeightLoader: Sendable {
         let outputNorm = try vector("output_norm.weight", count: c.hiddenSize)
         let output: LinearWeight
         if c.tiedEmbeddings || source.shape(of: "output.weight") == nil {
-            output = LinearWeight(outputs: c.vocabularySize, inputs: c.hiddenSize, storage: embedding)
+            output = LinearWeight(outputs: c.vocabularySize, inputs: c.hiddenSize, storage: embedding,
+                                  quantized: keepQuantized ? source.quantized("token_embd.weight") : nil)
         } else {
             output = try linear("output", outputs: c.vocabularySize, inputs: c.hiddenSize)
         }

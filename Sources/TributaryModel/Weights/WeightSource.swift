@@ -13,6 +13,12 @@ protocol WeightSource: Sendable {
     func shape(of name: String) -> (rows: Int, columns: Int)?
     /// Writes the tensor's values as float32 into `destination` (`rows × columns` floats).
     func read(_ name: String, into destination: UnsafeMutablePointer<Float>) throws(ModelLoadError)
+    /// The tensor in its quantized blocks, when the file stores it in a type the small-batch kernels read.
+    func quantized(_ name: String) -> QuantizedMatrix?
+}
+
+extension WeightSource {
+    func quantized(_ name: String) -> QuantizedMatrix? { nil }
 }
 
 /// Weights stored in a GGUF file (any supported GGML type, dequantized on load).
@@ -20,6 +26,13 @@ struct GGUFWeightSource: WeightSource {
     let gguf: GGUFFile
 
     var sourcePath: String { gguf.path }
+
+    func quantized(_ name: String) -> QuantizedMatrix? {
+        guard let tensor = gguf.tensor(named: name), tensor.dimensions.count == 2 else { return nil }
+        return withExtendedLifetime(gguf) {
+            QuantizedMatrix(type: tensor.type, source: gguf.data(of: tensor).baseAddress!, rows: tensor.rows, columns: tensor.columns)
+        }
+    }
 
     func shape(of name: String) -> (rows: Int, columns: Int)? {
         gguf.tensor(named: name).map { ($0.rows, $0.columns) }

@@ -157,8 +157,12 @@ struct BatchingTests {
         }
         let second = try transformer.forward(zip(caches, nextTokens).map { BatchItem(cache: $0, tokens: [$1]) })
         for index in prompts.indices {
+            // Prefill rows share one sgemm here, whose rounding depends on the batch shape (~1e-7);
+            // decode rows quantize activations, which can turn that into ~1e-4. Same tolerance as
+            // against the reference, and the same next token.
             let comparison = LogitComparison(Array(second.last(of: index)), reference: alone[index])
-            #expect(comparison.relative < 1e-5, "sequence \(index): \(comparison)")
+            #expect(comparison.relative < ReferenceForwardTests.relativeTolerance, "sequence \(index): \(comparison)")
+            #expect(comparison.sameArgmax)
         }
     }
 
