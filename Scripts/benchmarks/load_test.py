@@ -76,8 +76,9 @@ def main():
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--adapters", default="", help="comma-separated adapter names; clients spread over them")
     parser.add_argument("--zipf", type=float, default=0.0, help="Zipf exponent for adapter popularity (0: even)")
-    parser.add_argument("--adapter-field", default="model", choices=["model", "lora"],
-                        help="how to name the adapter: Tributary's model field or llama.cpp's lora list (ids)")
+    parser.add_argument("--adapter-field", default="model", choices=["model", "lora", "lora-first"],
+                        help="how to name the adapter: Tributary's model field, or llama.cpp's per-request lora list "
+                             "(lora: each client's adapter at scale 1, the others 0; lora-first: always the first)")
     parser.add_argument("--prompt-tokens", type=int, default=128)
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--requests-per-client", type=int, default=2)
@@ -102,7 +103,10 @@ def main():
             if args.adapter_field == "model":
                 model = adapters[chosen[index]]
             else:
-                payload = {"lora": [{"id": i, "scale": 1.0 if i == chosen[index] else 0.0} for i in range(len(adapters))]}
+                active = 0 if args.adapter_field == "lora-first" else chosen[index]
+                payload = {"lora": [{"id": i, "scale": 1.0 if i == active else 0.0} for i in range(len(adapters))]}
+        elif args.adapter_field != "model":
+            payload = {"lora": []}
         threads.append(threading.Thread(target=run_client, args=(args, index, model, payload, results, stop_at, lock)))
     start = time.perf_counter()
     for thread in threads:

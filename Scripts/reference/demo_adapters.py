@@ -176,6 +176,17 @@ def make_demo(index: int, spec: dict, out: Path) -> Path:
     return folder
 
 
+def demo_spec(index: int) -> dict:
+    """The demo spec for `index`: the hand-made variety first, then demo-0's shape with new seeds."""
+    if index < len(DEMOS):
+        return DEMOS[index]
+    source_ids = sorted(SOURCES)
+    spec = dict(DEMOS[0])
+    spec["seed"] = 10_000 + index
+    spec["sources"] = [(source_ids[index % len(source_ids)], 2 + index % 3), (source_ids[(index + 5) % len(source_ids)], 1)]
+    return spec
+
+
 def make_tiny(n: int, out: Path) -> None:
     """n rank-2 q_proj-only adapters tiny-0000 ... with distinct content (seeded by index)."""
     width = max(4, len(str(n - 1)))
@@ -216,7 +227,9 @@ def make_tiny(n: int, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "Models" / "cache" / "adapters")
-    parser.add_argument("--count", type=int, default=len(DEMOS), help=f"demo adapters to write (1..{len(DEMOS)})")
+    parser.add_argument("--count", type=int, default=len(DEMOS),
+                        help=f"demo adapters to write; the first {len(DEMOS)} are the varied demos, later ones are "
+                             "rank-16 all-module adapters like demo-0 with their own seeds (benchmarks)")
     parser.add_argument("--tiny", type=int, metavar="N", help="write N tiny adapters instead of the demos")
     args = parser.parse_args()
     start = time.perf_counter()
@@ -226,10 +239,10 @@ def main() -> None:
         make_tiny(args.tiny, args.out)
         print(f"wrote {args.tiny} tiny adapters to {args.out} in {time.perf_counter() - start:.1f}s")
         return
-    if not 1 <= args.count <= len(DEMOS):
-        parser.error(f"--count must be between 1 and {len(DEMOS)}")
+    if not 1 <= args.count <= 1000:
+        parser.error("--count must be between 1 and 1000")
     for i in range(args.count):
-        folder = make_demo(i, DEMOS[i], args.out)
+        folder = make_demo(i, demo_spec(i), args.out)
         size = (folder / "adapter_model.safetensors").stat().st_size
         print(f"  {folder.name}: {size / 1e6:.1f} MB")
     print(f"wrote {args.count} demo adapters to {args.out} in {time.perf_counter() - start:.1f}s")

@@ -101,7 +101,7 @@ def test_kill_minus_nine_cycles_lose_and_duplicate_nothing():
         assert len(seen) == len(set(seen)), "duplicated records"
         missing = set(acknowledged) - set(seen)
         assert not missing, f"{len(missing)} acknowledged records lost"
-        assert len(acknowledged) >= 20 * cycles
+        assert len(acknowledged) >= 10 * cycles
         # Checkpoints signed across restarts stay consistent: a consistency proof from the first to the last verifies.
         checkpoints = server.tributary("ledger", "checkpoint", "--ledger", server.ledger)
         assert checkpoints.returncode == 0

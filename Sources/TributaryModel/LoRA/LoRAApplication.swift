@@ -1,12 +1,16 @@
 import TributaryKernels
 
-/// The rows of a batch that share one adapter binding (consecutive sequences with the same
-/// adapter and scale are merged, so the scheduler sorting by adapter gives large groups).
+/// The rows of a batch that share one adapter binding: consecutive decode rows (one token per
+/// sequence) with the same adapter and scale are merged, so the scheduler sorting by adapter
+/// gives large groups; a prefill chunk is its own segment, so its rounding does not depend on
+/// what else is in the batch.
 struct LoRASegment {
     let rowStart: Int
     let rowCount: Int
     let weights: LoRAWeights
     let scale: Float
+    /// Whether the rows are single-token (decode) rows, which may merge with neighbours.
+    let decodeRows: Bool
 
     /// Groups the batch's rows by binding: one segment per run of items sharing an adapter and scale.
     static func segments(for items: [BatchItem]) -> [LoRASegment] {
@@ -14,12 +18,15 @@ struct LoRASegment {
         var row = 0
         for item in items {
             for binding in item.adapters where binding.scale != 0 {
-                if let index = segments.lastIndex(where: { $0.weights === binding.weights && $0.scale == binding.scale && $0.rowStart + $0.rowCount == row }) {
+                if item.tokens.count == 1, let index = segments.lastIndex(where: {
+                    $0.weights === binding.weights && $0.scale == binding.scale && $0.rowStart + $0.rowCount == row && $0.decodeRows
+                }) {
                     let previous = segments[index]
-                    segments[index] = LoRASegment(rowStart: previous.rowStart, rowCount: previous.rowCount + item.tokens.count,
-                                                  weights: binding.weights, scale: binding.scale)
+                    segments[index] = LoRASegment(rowStart: previous.rowStart, rowCount: previous.rowCount + 1,
+                                                  weights: binding.weights, scale: binding.scale, decodeRows: true)
                 } else {
-                    segments.append(LoRASegment(rowStart: row, rowCount: item.tokens.count, weights: binding.weights, scale: binding.scale))
+                    segments.append(LoRASegment(rowStart: row, rowCount: item.tokens.count, weights: binding.weights, scale: binding.scale,
+                                                decodeRows: item.tokens.count == 1))
                 }
             }
             row += item.tokens.count

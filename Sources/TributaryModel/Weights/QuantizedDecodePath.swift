@@ -85,11 +85,15 @@ public final class QuantizedDecodePath: @unchecked Sendable {
 }
 
 /// Which rows of a step go through which path: decode rows (single-token sequences) through the
-/// quantized kernels, prefill chunks through BLAS.
+/// quantized kernels, prefill chunks through BLAS, one `sgemm` per sequence.
+///
+/// OpenBLAS rounds a row differently depending on how many rows share the call, so prefill rows
+/// of different sequences are never merged: a sequence's numbers then depend only on its own
+/// chunks, and its tokens do not change with what it is batched with.
 struct RowPlan {
     /// Rows of single-token items.
     let decodeRows: [Int]
-    /// Contiguous row ranges of multi-token items.
+    /// Row ranges of multi-token items, one per item.
     let prefillRanges: [Range<Int>]
 
     init(items: [BatchItem]) {
@@ -99,8 +103,6 @@ struct RowPlan {
         for item in items {
             if item.tokens.count == 1 {
                 decode.append(row)
-            } else if let last = prefill.last, last.upperBound == row {
-                prefill[prefill.count - 1] = last.lowerBound..<(row + item.tokens.count)
             } else {
                 prefill.append(row..<(row + item.tokens.count))
             }

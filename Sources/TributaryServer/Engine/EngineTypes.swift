@@ -105,8 +105,11 @@ public enum EngineError: Error, CustomStringConvertible, Sendable {
 
 /// Limits of the engine's scheduler.
 public struct EngineLimits: Sendable {
-    /// Most tokens (prefill plus decode) in one forward step.
+    /// Most prompt (prefill) tokens in one forward step; decode rows come on top.
     public var maxBatchTokens = 512
+    /// Prompts are prefilled in chunks of this many tokens, at fixed positions (0, C, 2C, ...), so a
+    /// sequence's arithmetic never depends on what else is in the batch.
+    public var prefillChunkTokens = 256
     /// Most sequences generating at once.
     public var maxRunningSequences = 32
     /// Most requests waiting to start; more get 429.

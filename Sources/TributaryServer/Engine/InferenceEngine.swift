@@ -157,22 +157,22 @@ public final class InferenceEngine: Sendable {
 
     /// One forward step over every running sequence.
     private func step(_ running: inout [ActiveSequence], transformer: Transformer, queued: Int) {
-        // Decoding sequences take one row each; prefill chunks fill the rest of the token budget.
+        // Every decoding sequence takes one row; whole prefill chunks (fixed boundaries) follow,
+        // up to the prefill budget, and at least one chunk per step so long prompts progress.
         var items: [(sequence: ActiveSequence, tokens: [Int], logits: Bool)] = []
-        var budget = limits.maxBatchTokens
         for sequence in running where !sequence.isPrefilling {
-            if let token = sequence.pendingToken {
-                items.append((sequence, [token], true))
-                budget -= 1
-            }
+            if let token = sequence.pendingToken { items.append((sequence, [token], true)) }
         }
+        var budget = limits.maxBatchTokens
+        var chunks = 0
         for sequence in running where sequence.isPrefilling {
-            guard budget > 0 else { break }
             let prompt = sequence.request.promptTokens
-            let count = min(budget, prompt.count - sequence.prefilled)
+            let count = min(max(limits.prefillChunkTokens, 1), prompt.count - sequence.prefilled)
+            if count > budget && chunks > 0 { break }
             let chunk = Array(prompt[sequence.prefilled..<(sequence.prefilled + count)])
             items.append((sequence, chunk, sequence.prefilled + count == prompt.count))
             budget -= count
+            chunks += 1
         }
         guard !items.isEmpty else { return }
         // Group rows that share adapters so each adapter's LoRA runs as one shrink/expand pair.

@@ -25,8 +25,10 @@ struct ServeCommand: AsyncParsableCommand {
     var keys = "tributary-keys.json"
     @Option var host = "127.0.0.1"
     @Option var port = 8080
-    @Option(help: "Most tokens per forward step (prefill chunks share it with decoding).")
+    @Option(help: "Most prompt tokens per forward step (decode rows come on top).")
     var maxBatchTokens = 512
+    @Option(help: "Prompts are prefilled in chunks of this many tokens.")
+    var prefillChunk = 256
     @Option(help: "Most sequences generating at once.")
     var maxRunning = 32
     @Option(help: "Most requests waiting; more get 429.")
@@ -54,6 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxUploadBytes = maxUploadMib << 20
         configuration.requestTimeout = requestTimeout
         configuration.engine.maxBatchTokens = maxBatchTokens
+        configuration.engine.prefillChunkTokens = prefillChunk
         configuration.engine.maxRunningSequences = maxRunning
         configuration.engine.maxQueuedRequests = maxQueue
         configuration.engine.contextLength = contextLength
