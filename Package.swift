@@ -80,7 +80,8 @@ let package = Package(
         .testTarget(
             name: "TributaryTests",
             dependencies: [
-                "TributaryKernels", "TributaryFormats", "TributaryTokenizers", "TributaryModel", "TributaryLedger", "TributaryAdapters", "TributaryServer",
+                "TributaryKernels", "TributaryKernelsAVX2", "TributaryFormats", "TributaryTokenizers", "TributaryModel",
+                "TributaryLedger", "TributaryAdapters", "TributaryServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

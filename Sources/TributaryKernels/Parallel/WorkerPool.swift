@@ -1,6 +1,12 @@
 import Foundation
 import Synchronization
 
+/// Work a ``WorkerPool`` splits: each part runs on its own thread.
+public protocol PoolTask: AnyObject {
+    /// Does part `part` of `parts`.
+    func execute(part: Int, parts: Int)
+}
+
 /// A tiny fork-join pool for the decode kernels: the caller plus `workers` threads split a range.
 ///
 /// Per-token work is made of hundreds of sub-millisecond jobs, so workers spin briefly on an
@@ -21,11 +27,12 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     private let turn = NSLock()
+    /// The task of the current run (set before the generation counter is bumped).
+    private var task: (any PoolTask)?
     /// Threads besides the caller.
     public let workers: Int
     private let generation = Atomic<Int>(0)
     private let remaining = Atomic<Int>(0)
-    private var job: ((Int) -> Void)?
     private let sleeper = NSCondition()
     private var sleeping = 0
 
@@ -39,20 +46,22 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Runs `body(part)` for parts `0...workers` (the caller takes part 0) and returns when all finished.
-    public func run(_ body: @escaping (Int) -> Void) {
-        guard workers > 0 else { body(0); return }
+    /// Runs `task.execute(part:parts:)` for parts `0...workers` (the caller takes part 0) and
+    /// returns when all finished. Passing a reused task object keeps this free of allocations.
+    public func run(_ task: any PoolTask) {
+        let parts = workers + 1
+        guard workers > 0 else { task.execute(part: 0, parts: 1); return }
         turn.lock()
         defer { turn.unlock() }
-        job = body
+        self.task = task
         remaining.store(workers, ordering: .relaxed)
         generation.add(1, ordering: .releasing)
         sleeper.lock()
         if sleeping > 0 { sleeper.broadcast() }
         sleeper.unlock()
-        body(0)
+        task.execute(part: 0, parts: parts)
         while remaining.load(ordering: .acquiring) > 0 { }
-        job = nil
+        self.task = nil
     }
 
     private func work(_ part: Int) {
@@ -71,7 +80,7 @@ public final class WorkerPool: @unchecked Sendable {
                 }
             }
             seen = generation.load(ordering: .acquiring)
-            job?(part)
+            task?.execute(part: part, parts: workers + 1)
             remaining.subtract(1, ordering: .releasing)
         }
     }

@@ -12,9 +12,10 @@ struct LoRASegment {
     /// Whether the rows are single-token (decode) rows, which may merge with neighbours.
     let decodeRows: Bool
 
-    /// Groups the batch's rows by binding: one segment per run of items sharing an adapter and scale.
-    static func segments(for items: [BatchItem]) -> [LoRASegment] {
-        var segments: [LoRASegment] = []
+    /// Groups the batch's rows by binding into a reusable array: one segment per run of decode rows
+    /// sharing an adapter and scale, one per prefill chunk.
+    static func fill(items: [BatchItem], into segments: inout [LoRASegment]) {
+        segments.removeAll(keepingCapacity: true)
         var row = 0
         for item in items {
             for binding in item.adapters where binding.scale != 0 {
@@ -31,7 +32,6 @@ struct LoRASegment {
             }
             row += item.tokens.count
         }
-        return segments
     }
 }
 

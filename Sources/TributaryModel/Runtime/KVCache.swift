@@ -83,22 +83,22 @@ public final class KVCache: @unchecked Sendable {
         }
     }
 
-    /// The stored positions `[from, length)` of `layer` as up to two contiguous segments.
-    func segments(layer index: Int, from: Int) -> [KeyValueSegment] {
+    /// Appends the stored positions `[from, length)` of `layer` as up to two contiguous segments.
+    func appendSegments(layer index: Int, from: Int, into result: inout [KeyValueSegment]) {
         let layer = layers[index]
-        guard from < length else { return [] }
+        guard from < length else { return }
         guard let window = layer.window else {
-            return [KeyValueSegment(keys: layer.keys, values: layer.values, count: length - from, firstPosition: from)]
+            result.append(KeyValueSegment(keys: layer.keys, values: layer.values, count: length - from, firstPosition: from))
+            return
         }
         precondition(from >= length - window, "sliding-window cache no longer holds position \(from)")
         let startSlot = from % window
         let total = length - from
         let firstCount = min(total, window - startSlot)
-        var result = [KeyValueSegment(keys: layer.keys + startSlot * width, values: layer.values + startSlot * width, count: firstCount, firstPosition: from)]
+        result.append(KeyValueSegment(keys: layer.keys + startSlot * width, values: layer.values + startSlot * width, count: firstCount, firstPosition: from))
         if firstCount < total {
             result.append(KeyValueSegment(keys: layer.keys, values: layer.values, count: total - firstCount, firstPosition: from + firstCount))
         }
-        return result
     }
 }
 

@@ -43,5 +43,14 @@ final class ForwardWorkspace {
     let groupOutput = ScratchBuffer<Float>()
     let finalRows = ScratchBuffer<Float>()
     let logits = ScratchBuffer<Float>()
+    // Per-step bookkeeping, emptied and refilled each step (capacity kept: no allocation).
+    var decodeRows: [Int] = []
+    var prefillRanges: [Range<Int>] = []
+    var loraSegments: [LoRASegment] = []
+    var keySegments: [KeyValueSegment] = []
+    var selected: [Int] = []
+    var firstRow: [Int?] = []
+    var headDecode: [Int] = []
+    var headPrefill: [Range<Int>] = []
     let loraShrunk = ScratchBuffer<Float>()
 }

@@ -75,8 +75,10 @@ public final class Transformer: @unchecked Sendable {
         }
         for item in items { item.cache.ensureCapacity(item.cache.length + item.tokens.count) }
         let rope = ropeTables(items: items, rows: rows)
-        let segments = LoRASegment.segments(for: items)
-        let plan = RowPlan(items: items)
+        LoRASegment.fill(items: items, into: &w.loraSegments)
+        let segments = w.loraSegments
+        RowPlan.fill(items: items, decodeRows: &w.decodeRows, prefillRanges: &w.prefillRanges)
+        let plan = RowPlan(decodeRows: w.decodeRows, prefillRanges: w.prefillRanges)
 
         for (index, layer) in weights.layers.enumerated() {
             let projections = Projections(transformer: self, layer: index, rows: rows, segments: segments, plan: plan)
@@ -86,21 +88,22 @@ public final class Transformer: @unchecked Sendable {
         for item in items { item.cache.length += item.tokens.count }
 
         // Final norm and output head on the rows that need logits.
-        var selected: [Int] = []
-        var firstRow: [Int?] = []
+        w.selected.removeAll(keepingCapacity: true)
+        w.firstRow.removeAll(keepingCapacity: true)
         row = 0
         for item in items {
             switch item.logits {
-            case .none: firstRow.append(nil)
+            case .none: w.firstRow.append(nil)
             case .last:
-                firstRow.append(selected.count)
-                selected.append(row + item.tokens.count - 1)
+                w.firstRow.append(w.selected.count)
+                w.selected.append(row + item.tokens.count - 1)
             case .all:
-                firstRow.append(selected.count)
-                selected.append(contentsOf: row..<(row + item.tokens.count))
+                w.firstRow.append(w.selected.count)
+                for index in row..<(row + item.tokens.count) { w.selected.append(index) }
             }
             row += item.tokens.count
         }
+        let selected = w.selected
         let finalRows = w.finalRows.reserve(max(selected.count, 1) * c.hiddenSize)
         weights.outputNorm.withUnsafeBufferPointer { norm in
             for (target, source) in selected.enumerated() {
@@ -111,17 +114,17 @@ public final class Transformer: @unchecked Sendable {
         }
         let logits = w.logits.reserve(max(selected.count, 1) * c.vocabularySize)
         // Logits rows follow the same paths as their sequences' rows (decode: quantized; prefill: BLAS).
-        var headDecode: [Int] = []
-        var headPrefill: [Range<Int>] = []
+        w.headDecode.removeAll(keepingCapacity: true)
+        w.headPrefill.removeAll(keepingCapacity: true)
         var target = 0
         for item in items where item.logits != .none {
             let count = item.logits == .last ? 1 : item.tokens.count
-            if item.tokens.count == 1 { headDecode.append(target) } else { headPrefill.append(target..<(target + count)) }
+            if item.tokens.count == 1 { w.headDecode.append(target) } else { w.headPrefill.append(target..<(target + count)) }
             target += count
         }
-        weights.output.apply(plan: RowPlan(decodeRows: headDecode, prefillRanges: headPrefill), totalRows: selected.count,
+        weights.output.apply(plan: RowPlan(decodeRows: w.headDecode, prefillRanges: w.headPrefill), totalRows: selected.count,
                              input: finalRows, output: logits, decodePath: decodePath)
-        return StepLogits(firstRow: firstRow, width: c.vocabularySize, base: logits)
+        return StepLogits(firstRow: w.firstRow, width: c.vocabularySize, base: logits)
     }
 
     /// Cosine and sine tables of each row's position, one pair per RoPE base.
@@ -218,10 +221,12 @@ public final class Transformer: @unchecked Sendable {
         let firstNew = cache.length
         let window = sliding ? c.slidingWindow : nil
         let oldest = window.map { max(0, firstNew - $0 + 1) } ?? 0
-        var segments = cache.segments(layer: layerIndex, from: oldest)
-        segments.append(KeyValueSegment(
+        w.keySegments.removeAll(keepingCapacity: true)
+        cache.appendSegments(layer: layerIndex, from: oldest, into: &w.keySegments)
+        w.keySegments.append(KeyValueSegment(
             keys: k + rowStart * c.keyValueWidth, values: v + rowStart * c.keyValueWidth,
             count: n, firstPosition: firstNew))
+        let segments = w.keySegments
         let total = segments.reduce(0) { $0 + $1.count }
         let queryRows = n * gs
         let groupQueries = w.groupQueries.reserve(queryRows * hd)

@@ -32,6 +32,7 @@ public final class QuantizedDecodePath: @unchecked Sendable {
 
     public init(threads: Int = QuantizedDecodePath.defaultThreads, kernels: QuantizedKernelSet = QuantizedDecodePath.bestKernels) {
         self.kernels = kernels
+        task.kernels = kernels
         pool = WorkerPool.shared(threads: threads)
         capacity = 0
         codes = .allocate(capacity: 1)
@@ -55,6 +56,7 @@ public final class QuantizedDecodePath: @unchecked Sendable {
     }
 
     /// For each listed row `i`: `output[i] = W · input[i]` (rows of `inputStride` / `outputStride` floats).
+    /// Allocates nothing once its scratch has grown to the largest batch.
     func multiply(_ matrix: QuantizedMatrix, rows: [Int], input: UnsafePointer<Float>, inputStride: Int,
                   output: UnsafeMutablePointer<Float>, outputStride: Int) {
         let columns = matrix.columns
@@ -64,22 +66,45 @@ public final class QuantizedDecodePath: @unchecked Sendable {
             kernels.quantizeRow(input + row * inputStride, columns, matrix.blockSize,
                                 codes + slot * columns, scales + slot * blocks, sums + slot * blocks)
         }
-        let parts = pool.workers + 1
-        let (codes, scales, sums, kernels) = (UnsafePointer(self.codes), UnsafePointer(self.scales), UnsafePointer(self.sums), self.kernels)
-        let outputs = rows.map { output + $0 * outputStride }
-        let work: (Range<Int>) -> Void = { range in
-            for (slot, target) in outputs.enumerated() {
-                kernels.dotRows(matrix, range.lowerBound, range.upperBound, codes + slot * columns, scales + slot * blocks,
-                                sums + slot * blocks, target)
-            }
+        let task = self.task
+        task.matrix = matrix
+        task.rows = rows
+        task.codes = codes
+        task.scales = scales
+        task.sums = sums
+        task.output = output
+        task.outputStride = outputStride
+        if pool.workers == 0 || matrix.rows < 64 {
+            task.execute(part: 0, parts: 1)
+        } else {
+            pool.run(task)
         }
-        if parts == 1 || matrix.rows < 64 {
-            work(0..<matrix.rows)
-            return
-        }
-        pool.run { part in
+        task.matrix = nil
+        task.rows = []
+    }
+
+    private let task = DecodeTask()
+
+    /// One product split over the pool's threads by output rows; reused for every call.
+    final class DecodeTask: PoolTask, @unchecked Sendable {
+        var matrix: QuantizedMatrix?
+        var rows: [Int] = []
+        var codes: UnsafeMutablePointer<Int16>?
+        var scales: UnsafeMutablePointer<Float>?
+        var sums: UnsafeMutablePointer<Float>?
+        var output: UnsafeMutablePointer<Float>?
+        var outputStride = 0
+        var kernels: QuantizedKernelSet = QuantizedDecodePath.bestKernels
+
+        func execute(part: Int, parts: Int) {
+            guard let matrix, let codes, let scales, let sums, let output else { return }
             let range = WorkerPool.range(part: part, parts: parts, count: matrix.rows)
-            if !range.isEmpty { work(range) }
+            guard !range.isEmpty else { return }
+            let columns = matrix.columns, blocks = matrix.blocksPerRow
+            for slot in 0..<rows.count {
+                kernels.dotRows(matrix, range.lowerBound, range.upperBound, codes + slot * columns, scales + slot * blocks,
+                                sums + slot * blocks, output + rows[slot] * outputStride)
+            }
         }
     }
 }
@@ -96,20 +121,19 @@ struct RowPlan {
     /// Row ranges of multi-token items, one per item.
     let prefillRanges: [Range<Int>]
 
-    init(items: [BatchItem]) {
-        var decode: [Int] = []
-        var prefill: [Range<Int>] = []
+    /// Fills reusable arrays with the plan of a step (no allocation once they have grown).
+    static func fill(items: [BatchItem], decodeRows: inout [Int], prefillRanges: inout [Range<Int>]) {
+        decodeRows.removeAll(keepingCapacity: true)
+        prefillRanges.removeAll(keepingCapacity: true)
         var row = 0
         for item in items {
             if item.tokens.count == 1 {
-                decode.append(row)
+                decodeRows.append(row)
             } else {
-                prefill.append(row..<(row + item.tokens.count))
+                prefillRanges.append(row..<(row + item.tokens.count))
             }
             row += item.tokens.count
         }
-        decodeRows = decode
-        prefillRanges = prefill
     }
 
     /// A plan with explicit rows (e.g. for the output head's selected rows).

@@ -2,6 +2,9 @@ import ArgumentParser
 import Foundation
 import TributaryKernels
 import TributaryModel
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `tributary bench`: load time, prefill and decode speed, peak memory.
 struct BenchCommand: ParsableCommand {
@@ -21,8 +24,11 @@ struct BenchCommand: ParsableCommand {
     var repeats = 3
     @Flag(help: "Print one JSON object per measurement instead of a table.")
     var json = false
+    @Flag(help: "Count heap allocations per decoded token (needs Scripts/bench-allocations' malloc counter preloaded).")
+    var allocations = false
 
     func run() throws {
+        if allocations { return try countAllocations() }
         Log.info(OpenBLASRuntime.describe())
         let loaded = try LanguageModel.load(path: model)
         let threadCounts = threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -60,6 +66,38 @@ struct BenchCommand: ParsableCommand {
                 print(String(format: "%7d  %24.1f  %22.1f  %12.0f", count, prefillMedian, decodeMedian, peak))
             }
         }
+    }
+
+    /// Decodes with the forward pass and a greedy choice in a loop that reuses its arrays, and
+    /// reports the allocations per token seen by the preloaded malloc counter.
+    func countAllocations() throws {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "tributary_malloc_count") else {
+            throw ValidationError("no malloc counter loaded: run Scripts/bench-allocations")
+        }
+        let counter = unsafeBitCast(symbol, to: (@convention(c) () -> UInt64).self)
+        let loaded = try LanguageModel.load(path: model)
+        let transformer = Transformer(configuration: loaded.configuration, weights: loaded.weights)
+        let cache = KVCache(configuration: loaded.configuration, maximumLength: 512, initialCapacity: 512)
+        let prompt = loaded.tokenizer.encode("Once upon a time, in a small village by the sea, there lived")
+        var tokens = [0]
+        var items: [BatchItem] = []
+        items.reserveCapacity(1)
+        var logits = try transformer.forward([BatchItem(cache: cache, tokens: prompt)]).last(of: 0)
+        func step() throws {
+            tokens[0] = VectorMath.argmax(logits.baseAddress!, count: logits.count)
+            items.append(BatchItem(cache: cache, tokens: tokens))
+            logits = try transformer.forward(items).last(of: 0)
+            items.removeAll(keepingCapacity: true)
+        }
+        for _ in 0..<16 { try step() }  // warm-up: scratch grows to its steady size
+        let steps = 200
+        let start = Date()
+        let before = counter()
+        for _ in 0..<steps { try step() }
+        let allocations = counter() - before
+        let seconds = Date().timeIntervalSince(start)
+        print(String(format: "%@: %llu heap allocations in %d decode steps (%.2f per token), %.1f tokens/s",
+                     loaded.name, allocations, steps, Double(allocations) / Double(steps), Double(steps) / seconds))
     }
 
     static func median(_ values: [Double]) -> Double {
