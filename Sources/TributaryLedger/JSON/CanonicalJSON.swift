@@ -24,15 +24,15 @@ public enum CanonicalJSON {
 
     static func write(_ value: JSONValue, into out: inout [UInt8]) throws(Unrepresentable) {
         switch value {
-        case .null: out += Array("null".utf8)
-        case .bool(let flag): out += Array((flag ? "true" : "false").utf8)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
         case .integer(let number):
             if number.magnitude <= 1 << 53 {
-                out += Array(String(number).utf8)
+                writeInteger(number, into: &out)
             } else {
-                out += Array(try format(Double(number)).utf8)
+                out.append(contentsOf: try format(Double(number)).utf8)
             }
-        case .number(let number): out += Array(try format(number).utf8)
+        case .number(let number): out.append(contentsOf: try format(number).utf8)
         case .string(let text): writeString(text, into: &out)
         case .array(let values):
             out.append(UInt8(ascii: "["))
@@ -43,7 +43,7 @@ public enum CanonicalJSON {
             out.append(UInt8(ascii: "]"))
         case .object(let object):
             out.append(UInt8(ascii: "{"))
-            let members = object.members.sorted { Array($0.key.utf16).lexicographicallyPrecedes(Array($1.key.utf16)) }
+            let members = object.members.sorted { $0.key.utf16.lexicographicallyPrecedes($1.key.utf16) }
             for (index, member) in members.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
                 writeString(member.key, into: &out)
@@ -51,6 +51,23 @@ public enum CanonicalJSON {
                 try write(member.value, into: &out)
             }
             out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    static func writeInteger(_ value: Int64, into out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            for index in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[index]) }
         }
     }
 

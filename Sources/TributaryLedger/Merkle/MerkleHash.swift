@@ -35,7 +35,16 @@ public struct MerkleHash: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Lower-case hex.
-    public var hex: String { bytes.map { String(format: "%02x", $0) }.joined() }
+    public var hex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
     /// Standard base64 (as in checkpoints).
     public var base64: String { Data(bytes).base64EncodedString() }
     public var description: String { hex }

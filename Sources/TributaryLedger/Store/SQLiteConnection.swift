@@ -55,6 +55,19 @@ final class SQLiteConnection: @unchecked Sendable {
     }
 }
 
+/// A value bound to a statement parameter.
+enum SQLiteValue {
+    case null
+    case integer(Int)
+    case text(String)
+    case blob([UInt8])
+}
+
+extension SQLiteValue: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral {
+    init(integerLiteral value: Int) { self = .integer(value) }
+    init(stringLiteral value: String) { self = .text(value) }
+}
+
 /// A prepared statement; reset between uses.
 final class SQLiteStatement {
     private let statement: OpaquePointer
@@ -69,21 +82,19 @@ final class SQLiteStatement {
 
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
-    /// Binds parameters (1-based) from Swift values: Int, String, [UInt8], nil.
-    func bind(_ values: [Any?]) throws(LedgerStoreError) {
+    /// Binds parameters (1-based).
+    func bind(_ values: [SQLiteValue]) throws(LedgerStoreError) {
         sqlite3_reset(statement)
         sqlite3_clear_bindings(statement)
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
             let status: Int32
             switch value {
-            case nil: status = sqlite3_bind_null(statement, index)
-            case let number as Int: status = sqlite3_bind_int64(statement, index, Int64(number))
-            case let number as Int64: status = sqlite3_bind_int64(statement, index, number)
-            case let text as String: status = sqlite3_bind_text(statement, index, text, -1, Self.transient)
-            case let bytes as [UInt8]:
+            case .null: status = sqlite3_bind_null(statement, index)
+            case .integer(let number): status = sqlite3_bind_int64(statement, index, Int64(number))
+            case .text(let text): status = sqlite3_bind_text(statement, index, text, -1, Self.transient)
+            case .blob(let bytes):
                 status = bytes.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), Self.transient) }
-            default: throw LedgerStoreError("unsupported SQLite parameter \(String(describing: value))")
             }
             guard status == SQLITE_OK else { throw LedgerStoreError("SQLite bind: \(connection.lastError)") }
         }
@@ -99,7 +110,7 @@ final class SQLiteStatement {
     }
 
     /// Runs a statement that returns no rows.
-    func run(_ values: [Any?] = []) throws(LedgerStoreError) {
+    func run(_ values: [SQLiteValue] = []) throws(LedgerStoreError) {
         try bind(values)
         while try step() {}
     }

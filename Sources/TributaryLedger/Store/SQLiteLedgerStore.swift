@@ -80,13 +80,13 @@ public final class SQLiteLedgerStore: LedgerStore {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
                 let last = try db.prepare("SELECT COALESCE(MAX(seq), -1) FROM ledger_records WHERE source = ?")
-                try last.bind([source])
+                try last.bind([.text(source)])
                 _ = try last.step()
                 var next = last.int(0) + 1
                 var outcomes: [AppendOutcome] = []
                 var seenInBatch: [String: Int] = [:]
                 for var record in records {
-                    try existing.bind([source, record.eventID])
+                    try existing.bind([.text(source), .text(record.eventID)])
                     if try existing.step() {
                         outcomes.append(AppendOutcome(sequence: existing.int(0), newLeafHash: nil, eventID: record.eventID))
                         continue
@@ -101,9 +101,9 @@ public final class SQLiteLedgerStore: LedgerStore {
                     let bytes: [UInt8]
                     do { bytes = try record.canonicalBytes() } catch { throw LedgerStoreError("record \(record.eventID) cannot be encoded: \(error)") }
                     let hash = MerkleHash.leaf(bytes)
-                    try insert.run([source, next, record.eventID, LedgerTime.format(record.occurredAt), record.customer,
-                                    record.status.rawValue, record.promptTokens, record.completionTokens,
-                                    String(decoding: bytes, as: UTF8.self), hash.bytes])
+                    try insert.run([.text(source), .integer(next), .text(record.eventID), .text(LedgerTime.format(record.occurredAt)),
+                                    .text(record.customer), .text(record.status.rawValue), .integer(record.promptTokens),
+                                    .integer(record.completionTokens), .text(String(decoding: bytes, as: UTF8.self)), .blob(hash.bytes)])
                     outcomes.append(AppendOutcome(sequence: next, newLeafHash: hash, eventID: record.eventID))
                     seenInBatch[record.eventID] = next
                     next += 1
@@ -123,7 +123,7 @@ public final class SQLiteLedgerStore: LedgerStore {
         }
     }
 
-    private func read(_ sql: String, _ values: [Any?]) throws(LedgerStoreError) -> [StoredRecord] {
+    private func read(_ sql: String, _ values: [SQLiteValue]) throws(LedgerStoreError) -> [StoredRecord] {
         try connection.withLock { db throws(LedgerStoreError) in
             let statement = try db.prepare(sql)
             try statement.bind(values)
@@ -143,29 +143,29 @@ public final class SQLiteLedgerStore: LedgerStore {
     static let columns = "source, seq, event_id, occurred_at, record, leaf_hash"
 
     public func records(source: String, fromSequence: Int, limit: Int) throws -> [StoredRecord] {
-        try read("SELECT \(Self.columns) FROM ledger_records WHERE source = ? AND seq >= ? ORDER BY seq LIMIT ?", [source, fromSequence, limit])
+        try read("SELECT \(Self.columns) FROM ledger_records WHERE source = ? AND seq >= ? ORDER BY seq LIMIT ?", [.text(source), .integer(fromSequence), .integer(limit)])
     }
 
     public func records(occurredFrom from: Date?, to: Date?) throws -> [StoredRecord] {
         try read("SELECT \(Self.columns) FROM ledger_records WHERE occurred_at >= ? AND occurred_at < ? ORDER BY source, seq",
-                 [from.map(LedgerTime.format) ?? "", to.map(LedgerTime.format) ?? "9999"])
+                 [.text(from.map(LedgerTime.format) ?? ""), .text(to.map(LedgerTime.format) ?? "9999")])
     }
 
     public func record(eventID: String) throws -> StoredRecord? {
-        try read("SELECT \(Self.columns) FROM ledger_records WHERE event_id = ? LIMIT 1", [eventID]).first
+        try read("SELECT \(Self.columns) FROM ledger_records WHERE event_id = ? LIMIT 1", [.text(eventID)]).first
     }
 
     public func saveCheckpoint(source: String, _ stored: StoredCheckpoint) throws {
         try connection.withLock { db throws(LedgerStoreError) in
             try db.prepare("INSERT INTO ledger_checkpoints (source, size, root, note) VALUES (?, ?, ?, ?) ON CONFLICT (source, size) DO NOTHING")
-                .run([source, stored.checkpoint.size, stored.checkpoint.root.bytes, stored.note])
+                .run([.text(source), .integer(stored.checkpoint.size), .blob(stored.checkpoint.root.bytes), .text(stored.note)])
         }
     }
 
     public func checkpoints(source: String) throws -> [StoredCheckpoint] {
         try connection.withLock { db throws(LedgerStoreError) in
             let statement = try db.prepare("SELECT note, size, root FROM ledger_checkpoints WHERE source = ? ORDER BY size")
-            try statement.bind([source])
+            try statement.bind([.text(source)])
             var result: [StoredCheckpoint] = []
             while try statement.step() {
                 let note = statement.text(0)
@@ -180,14 +180,14 @@ public final class SQLiteLedgerStore: LedgerStore {
 
     public func registerVerifierKey(source: String, key: String) throws {
         try connection.withLock { db throws(LedgerStoreError) in
-            try db.prepare("INSERT INTO ledger_sources (source, verifier_key) VALUES (?, ?) ON CONFLICT (source) DO NOTHING").run([source, key])
+            try db.prepare("INSERT INTO ledger_sources (source, verifier_key) VALUES (?, ?) ON CONFLICT (source) DO NOTHING").run([.text(source), .text(key)])
         }
     }
 
     public func verifierKey(source: String) throws -> String? {
         try connection.withLock { db throws(LedgerStoreError) in
             let statement = try db.prepare("SELECT verifier_key FROM ledger_sources WHERE source = ?")
-            try statement.bind([source])
+            try statement.bind([.text(source)])
             return try statement.step() ? statement.text(0) : nil
         }
     }
