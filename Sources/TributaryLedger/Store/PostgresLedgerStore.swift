@@ -180,12 +180,17 @@ public final class PostgresLedgerStore: LedgerStore {
         try transaction {
             let eventIDs = records.map(\.eventID)
             var known: [String: Int] = [:]
-            for row in try run("SELECT event_id, seq FROM ledger_records WHERE source = $1 AND event_id = ANY($2)",
+            // One unique-index probe per event id (a plain `= ANY` or a join lets the planner scan the source).
+            for row in try run("""
+                SELECT e.id AS event_id,
+                       (SELECT r.seq FROM ledger_records r WHERE r.source = $1 AND r.event_id = e.id) AS seq
+                FROM unnest($2::text[]) AS e(id)
+                """,
                                [PostgresData(string: source), PostgresData(array: eventIDs.map { PostgresData(string: $0) }, elementType: .text)]) {
                 if let id = row.column("event_id")?.string, let seq = row.column("seq")?.int { known[id] = seq }
             }
-            let last = try run("SELECT COALESCE(MAX(seq), -1) AS last FROM ledger_records WHERE source = $1", [PostgresData(string: source)])
-            var next = (last.first?.column("last")?.int ?? -1) + 1
+            let last = try run("SELECT seq FROM ledger_records WHERE source = $1 ORDER BY seq DESC LIMIT 1", [PostgresData(string: source)])
+            var next = (last.first?.column("seq")?.int ?? -1) + 1
             var outcomes: [AppendOutcome] = []
             var rows: [[PostgresData]] = []
             for var record in records {
