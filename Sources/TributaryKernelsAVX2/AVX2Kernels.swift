@@ -7,5 +7,7 @@ public enum AVX2Kernels {
     public static let kernels = QuantizedKernelSet(
         name: "avx2",
         quantizeRow: { QuantizedKernels.quantizeRow($0, columns: $1, blockSize: $2, codes: $3, scales: $4, sums: $5) },
-        dotRows: { QuantizedKernels.dotRows($0, first: $1, last: $2, codes: $3, scales: $4, sums: $5, output: $6) })
+        dotRows: { QuantizedKernels.dotRows($0, first: $1, last: $2, codes: $3, scales: $4, sums: $5, output: $6) },
+        dotRowsMulti: { QuantizedKernels.dotRowsMulti($0, first: $1, last: $2, count: $3, codes: $4, scales: $5, sums: $6,
+                                                      outputRows: $7, output: $8, outputStride: $9) })
 }

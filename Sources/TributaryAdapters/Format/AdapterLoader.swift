@@ -45,13 +45,30 @@ public enum AdapterLoader {
         throw AdapterError(path, "not an adapter: a PEFT directory needs adapter_config.json and adapter_model.safetensors")
     }
 
+    /// The files an adapter's content consists of.
+    public static func contentFiles(path: String) throws(AdapterError) -> [String] {
+        switch try format(of: path) {
+        case .peft: return [path + "/adapter_model.safetensors", path + "/adapter_config.json"]
+        case .ggufLoRA: return [path]
+        }
+    }
+
+    /// Size and modification time of the content files: unchanged stamps mean unchanged content
+    /// for the registry's purposes (a changed stamp makes it hash again).
+    public static func contentStamp(path: String) -> String? {
+        guard let files = try? contentFiles(path: path) else { return nil }
+        var parts: [String] = []
+        for file in files {
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: file),
+                  let size = attributes[.size] as? Int, let modified = attributes[.modificationDate] as? Date else { return nil }
+            parts.append("\(size)@\(modified.timeIntervalSince1970)")
+        }
+        return parts.joined(separator: ",")
+    }
+
     /// SHA-256 over the adapter's bytes: the weights file, then (PEFT) the config file.
     public static func contentHash(path: String) throws(AdapterError) -> String {
-        let files: [String]
-        switch try format(of: path) {
-        case .peft: files = [path + "/adapter_model.safetensors", path + "/adapter_config.json"]
-        case .ggufLoRA: files = [path]
-        }
+        let files = try contentFiles(path: path)
         var hasher = SHA256()
         for file in files {
             do {
@@ -98,12 +115,17 @@ public enum AdapterLoader {
     }
 
     /// Loads and validates the adapter at `path` for a base model with `configuration`.
-    public static func load(path: String, base configuration: TransformerConfiguration, identity: String) throws(AdapterError) -> Loaded {
+    ///
+    /// - Parameter knownHash: the content hash already computed for these exact files (the
+    ///   registry passes it when their size and modification time are unchanged), to skip rehashing.
+    public static func load(path: String, base configuration: TransformerConfiguration, identity: String,
+                            knownHash: String? = nil) throws(AdapterError) -> Loaded {
         let (format, raw) = try rawPairs(path: path)
         if let architecture = declaredArchitecture(path: path), architecture != configuration.architecture {
             throw AdapterError(path, "adapter for architecture \(architecture); the base model is \(configuration.architecture)")
         }
-        let hash = try contentHash(path: path)
+        let hash: String
+        if let knownHash { hash = knownHash } else { hash = try contentHash(path: path) }
         var builder = PairBuilder(configuration: configuration, identity: identity, format: format)
         for pair in raw { try builder.add(pair) }
         guard builder.pairCount > 0 else { throw AdapterError(path, "the adapter has no LoRA tensors") }

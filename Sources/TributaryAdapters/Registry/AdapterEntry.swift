@@ -12,6 +12,8 @@ public struct AdapterVersion: Sendable, Equatable {
     public let format: AdapterLoader.Format
     public let manifest: AdapterManifest
     public let registeredAt: Date
+    /// Size and modification time of the content files when the hash was taken.
+    public let stamp: String?
 
     /// The version label recorded in the ledger (`v<number>-<first 12 hex of the hash>`).
     public var label: String { "v\(number)-\(contentHash.prefix(12))" }

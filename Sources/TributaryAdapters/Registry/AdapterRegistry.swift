@@ -114,6 +114,7 @@ public final class AdapterRegistry: Sendable {
             : AdapterManifest(name: fallbackName, creator: owner)
         let adapterName = name ?? manifest.name
         // Full validation before the adapter can reach a request (weights are not kept).
+        let stamp = AdapterLoader.contentStamp(path: resolved)
         let loaded = try AdapterLoader.load(path: resolved, base: base, identity: adapterName)
         return try state.withLock { state throws(AdapterError) -> AdapterStatus in
             if var entry = state.entries[adapterName] {
@@ -122,7 +123,7 @@ public final class AdapterRegistry: Sendable {
                 }
                 if entry.current.contentHash != loaded.contentHash {
                     entry.versions.append(AdapterVersion(number: entry.versions.count + 1, contentHash: loaded.contentHash, path: resolved,
-                                                         format: format, manifest: manifest, registeredAt: Date()))
+                                                         format: format, manifest: manifest, registeredAt: Date(), stamp: stamp))
                     entry.weights = nil
                     entry.generation += 1
                     state.entries[adapterName] = entry
@@ -130,7 +131,7 @@ public final class AdapterRegistry: Sendable {
                 return status(entry)
             }
             let entry = AdapterEntry(name: adapterName, owner: owner, versions: [
-                AdapterVersion(number: 1, contentHash: loaded.contentHash, path: resolved, format: format, manifest: manifest, registeredAt: Date()),
+                AdapterVersion(number: 1, contentHash: loaded.contentHash, path: resolved, format: format, manifest: manifest, registeredAt: Date(), stamp: stamp),
             ])
             state.entries[adapterName] = entry
             return status(entry)
@@ -182,7 +183,10 @@ public final class AdapterRegistry: Sendable {
         if let cached {
             return try resolve(name: name, weights: cached)
         }
-        let loaded = try AdapterLoader.load(path: version.path, base: base, identity: "\(name)@\(version.label)")
+        // Unchanged size and modification time: reuse the registered hash instead of rehashing.
+        let unchanged = version.stamp != nil && AdapterLoader.contentStamp(path: version.path) == version.stamp
+        let loaded = try AdapterLoader.load(path: version.path, base: base, identity: "\(name)@\(version.label)",
+                                            knownHash: unchanged ? version.contentHash : nil)
         guard loaded.contentHash == version.contentHash else {
             throw AdapterError(version.path, "adapter content changed on disk since it was registered (hash \(loaded.contentHash.prefix(12)), registered \(version.contentHash.prefix(12))); register it again")
         }

@@ -39,7 +39,11 @@ public struct SafetensorsTensor: @unchecked Sendable {
         switch dtype {
         case .f32:
             return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                #if _endian(little)
+                if count > 0 { UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: data.baseAddress!, byteCount: count * 4) }
+                #else
                 for i in 0..<count { buffer[i] = Float(bitPattern: UInt32(littleEndian: data.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+                #endif
                 initialized = count
             }
         case .f16:

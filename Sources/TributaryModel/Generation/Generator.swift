@@ -23,9 +23,9 @@ public struct Generator {
     public let contextLength: Int
 
     /// Creates a generator; `contextLength` defaults to the model's (capped at 8192).
-    public init(model: LanguageModel, contextLength: Int? = nil) {
+    public init(model: LanguageModel, contextLength: Int? = nil, decodeThreads: Int = QuantizedDecodePath.defaultThreads) {
         self.model = model
-        transformer = Transformer(configuration: model.configuration, weights: model.weights)
+        transformer = Transformer(configuration: model.configuration, weights: model.weights, decodeThreads: decodeThreads)
         self.contextLength = contextLength ?? min(model.configuration.contextLength, 8192)
     }
 

@@ -34,8 +34,8 @@ public final class Transformer: @unchecked Sendable {
     private let globalRope: RotaryEmbedding
     private let slidingRope: RotaryEmbedding?
 
-    /// Creates a forward pass for `weights`.
-    public init(configuration: TransformerConfiguration, weights: ModelWeights) {
+    /// Creates a forward pass for `weights`; decode kernels use `decodeThreads` threads (default: one per core).
+    public init(configuration: TransformerConfiguration, weights: ModelWeights, decodeThreads: Int = QuantizedDecodePath.defaultThreads) {
         self.configuration = configuration
         self.weights = weights
         globalRope = RotaryEmbedding(dimensions: configuration.headDimension, base: configuration.ropeBase, style: configuration.ropeStyle)
@@ -43,7 +43,7 @@ public final class Transformer: @unchecked Sendable {
             RotaryEmbedding(dimensions: configuration.headDimension, base: $0, style: configuration.ropeStyle)
         }
         let hasQuantized = weights.output.quantized != nil || weights.layers.first?.query.quantized != nil
-        decodePath = hasQuantized && QuantizedDecodePath.isEnabled ? QuantizedDecodePath() : nil
+        decodePath = hasQuantized && QuantizedDecodePath.isEnabled ? QuantizedDecodePath(threads: decodeThreads) : nil
     }
 
     /// Runs one step: appends each item's tokens to its cache and returns the requested logits.

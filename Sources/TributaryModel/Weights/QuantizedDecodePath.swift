@@ -100,10 +100,9 @@ public final class QuantizedDecodePath: @unchecked Sendable {
             guard let matrix, let codes, let scales, let sums, let output else { return }
             let range = WorkerPool.range(part: part, parts: parts, count: matrix.rows)
             guard !range.isEmpty else { return }
-            let columns = matrix.columns, blocks = matrix.blocksPerRow
-            for slot in 0..<rows.count {
-                kernels.dotRows(matrix, range.lowerBound, range.upperBound, codes + slot * columns, scales + slot * blocks,
-                                sums + slot * blocks, output + rows[slot] * outputStride)
+            rows.withUnsafeBufferPointer { rows in
+                kernels.dotRowsMulti(matrix, range.lowerBound, range.upperBound, rows.count, codes, scales, sums,
+                                     rows.baseAddress!, output, outputStride)
             }
         }
     }

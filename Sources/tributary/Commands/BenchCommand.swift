@@ -32,7 +32,6 @@ struct BenchCommand: ParsableCommand {
         Log.info(OpenBLASRuntime.describe())
         let loaded = try LanguageModel.load(path: model)
         let threadCounts = threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        let generator = Generator(model: loaded, contextLength: promptTokens + decodeTokens + 8)
         // A deterministic prompt of ordinary tokens (ids spread over the vocabulary, like llama-bench's random tokens).
         let vocabulary = loaded.tokenizer.vocabularySize
         let prompt = (0..<promptTokens).map { (($0 &* 2_654_435_761) % (vocabulary - 1000)) + 500 }
@@ -42,7 +41,9 @@ struct BenchCommand: ParsableCommand {
             print("threads  prefill tok/s (pp\(promptTokens))  decode tok/s (tg\(decodeTokens))  peak RSS MiB")
         }
         for count in threadCounts {
+            // The same thread count for OpenBLAS (prefill) and the quantized decode kernels.
             OpenBLASRuntime.setThreadCount(count)
+            let generator = Generator(model: loaded, contextLength: promptTokens + decodeTokens + 8, decodeThreads: count)
             var prefillRates: [Double] = []
             var decodeRates: [Double] = []
             for _ in 0..<max(repeats, 1) {
