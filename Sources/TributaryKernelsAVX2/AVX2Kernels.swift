@@ -6,8 +6,6 @@ public enum AVX2Kernels {
     /// The kernel set.
     public static let kernels = QuantizedKernelSet(
         name: "avx2",
-        quantizeRow: { QuantizedKernels.quantizeRow($0, columns: $1, blockSize: $2, codes: $3, scales: $4, sums: $5) },
-        dotRows: { QuantizedKernels.dotRows($0, first: $1, last: $2, codes: $3, scales: $4, sums: $5, output: $6) },
-        dotRowsMulti: { QuantizedKernels.dotRowsMulti($0, first: $1, last: $2, count: $3, codes: $4, scales: $5, sums: $6,
-                                                      outputRows: $7, output: $8, outputStride: $9) })
+        multiply: { QuantizedKernels.multiply($0, first: $1, last: $2, count: $3, input: $4, inputRows: $5, inputStride: $6, output: $7, outputStride: $8) },
+        lowRankRow: { LowRankKernels.applyRow(a: $0, b: $1, rank: $2, inputs: $3, outputs: $4, input: $5, output: $6, alpha: $7, shrunk: $8) })
 }

@@ -1,181 +1,166 @@
-/// Small-batch matrix-vector products on ``QuantizedMatrix`` weights.
+/// Small-batch matrix products on ``QuantizedMatrix`` weights: dequantize in registers, then
+/// fused multiply-add into float32 input rows.
 ///
-/// The input row is quantized to 16-bit integers per weight block (`x ≈ sx·xq`, relative error
-/// about 1.5e-5), so each block's dot product is an exact integer sum that the compiler turns into
-/// vector multiply-adds: `y = Σ_b d_b·sx_b·Σ_i xq_i·q_i + m_b·Σ_i x_i`. The kernels are
-/// `@inlinable` so a module compiled for newer CPUs (TributaryKernelsAVX2) can instantiate them
-/// with wider vectors; the plain build works on any x86-64.
+/// Each 32-column chunk of a weight row is expanded to four 8-lane float vectors
+/// (`w = q·d + m`, the file's own dequantization) and multiplied into up to ``groupSize`` input
+/// rows before the next chunk, so a batch of decode rows expands each weight once per group
+/// rather than once per row. Every output element is accumulated in the same order for any
+/// number of rows, so a row's result does not depend on what it is batched with.
+/// The kernels are `@inlinable` so a module compiled for newer CPUs (TributaryKernelsAVX2)
+/// can instantiate them with AVX2 and FMA; the plain build works on any x86-64.
 public enum QuantizedKernels {
-    /// Quantizes one input row for a block size: codes, per-block scale and per-block float sum.
-    @inlinable @inline(__always)
-    public static func quantizeRow(
-        _ x: UnsafePointer<Float>, columns: Int, blockSize: Int,
-        codes: UnsafeMutablePointer<Int16>, scales: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>
-    ) {
-        let blocks = columns / blockSize
-        for b in 0..<blocks {
-            let xb = x + b * blockSize
-            var maximum: Float = 0
-            var sum: Float = 0
-            for i in 0..<blockSize {
-                let value = xb[i]
-                let magnitude = value < 0 ? -value : value
-                maximum = magnitude > maximum ? magnitude : maximum
-                sum += value
-            }
-            let scale = maximum / 32767
-            let inverse: Float = scale > 0 ? 1 / scale : 0
-            let qb = codes + b * blockSize
-            for i in 0..<blockSize { qb[i] = Int16((xb[i] * inverse).rounded()) }
-            scales[b] = scale
-            sums[b] = sum
+    /// Input rows that share one expansion of a weight chunk.
+    public static let groupSize = 4
+
+    /// Thirty-two dequantized weights: columns `[0, 8)`, `[8, 16)`, `[16, 24)`, `[24, 32)` of a chunk.
+    @frozen public struct Chunk {
+        public var w0, w1, w2, w3: SIMD8<Float>
+
+        @inlinable @inline(__always)
+        public init(_ w0: SIMD8<Float>, _ w1: SIMD8<Float>, _ w2: SIMD8<Float>, _ w3: SIMD8<Float>) {
+            self.w0 = w0; self.w1 = w1; self.w2 = w2; self.w3 = w3
+        }
+
+        /// `Σ w·x` over the chunk's 32 columns, as an 8-lane partial sum (fixed order).
+        @inlinable @inline(__always)
+        public func dot(_ x: UnsafePointer<Float>) -> SIMD8<Float> {
+            let p = UnsafeRawPointer(x)
+            var t = w0 * p.loadUnaligned(as: SIMD8<Float>.self)
+            t.addProduct(w1, p.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
+            t.addProduct(w2, p.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self))
+            t.addProduct(w3, p.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
+            return t
         }
     }
 
-    /// `output[r] = row r of W · x` for rows `[first, last)` of a `.bytes` matrix.
     @inlinable @inline(__always)
-    public static func dotRowsBytes(
-        _ matrix: QuantizedMatrix, first: Int, last: Int,
-        codes x: UnsafePointer<Int16>, scales sx: UnsafePointer<Float>, sums: UnsafePointer<Float>,
-        output: UnsafeMutablePointer<Float>
-    ) {
-        let blocks = matrix.blocksPerRow
-        let size = matrix.blockSize
-        let q = matrix.q.assumingMemoryBound(to: Int8.self)
-        for row in first..<last {
-            let qRow = q + row * matrix.columns
-            let d = matrix.d + row * blocks, m = matrix.m + row * blocks
-            var total: Float = 0
-            if size == 32 {
-                total = dotBytes32(qRow, d, m, blocks: blocks, x, sx, sums)
-            } else {
-                for b in 0..<blocks {
-                    let xb = x + b * 16, qb = qRow + b * 16
-                    var acc: Int32 = 0
-                    for i in 0..<16 { acc &+= Int32(xb[i]) &* Int32(qb[i]) }
-                    total += d[b] * sx[b] * Float(acc) + m[b] * sums[b]
-                }
-            }
-            output[row] = total
-        }
-    }
+    static func floats(_ codes: SIMD8<UInt8>) -> SIMD8<Float> { SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: codes)) }
 
-    /// `output[r] = row r of W · x` for rows `[first, last)` of a `.nibbles` matrix (blocks of 32).
     @inlinable @inline(__always)
-    public static func dotRowsNibbles(
-        _ matrix: QuantizedMatrix, first: Int, last: Int,
-        codes x: UnsafePointer<Int16>, scales sx: UnsafePointer<Float>, sums: UnsafePointer<Float>,
-        output: UnsafeMutablePointer<Float>
-    ) {
-        let blocks = matrix.blocksPerRow
-        let q = matrix.q.assumingMemoryBound(to: UInt8.self)
-        for row in first..<last {
-            let qRow = q + row * (matrix.columns / 2)
-            let d = matrix.d + row * blocks, m = matrix.m + row * blocks
-            var total: Float = 0
-            for b in 0..<blocks {
-                let xb = x + b * 32, qb = qRow + b * 16
-                var acc: Int32 = 0
-                for i in 0..<16 {
-                    let byte = qb[i]
-                    acc &+= Int32(xb[i]) &* Int32(byte & 0x0F)
-                    acc &+= Int32(xb[i + 16]) &* Int32(byte >> 4)
-                }
-                total += d[b] * sx[b] * Float(acc) + m[b] * sums[b]
-            }
-            output[row] = total
-        }
-    }
+    static func floats(_ codes: SIMD8<Int8>) -> SIMD8<Float> { SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: codes)) }
 
-    /// One row of a `.bytes` matrix against one quantized input row (explicit 8-lane vectors;
-    /// integer products per block, float accumulation across blocks, one horizontal sum).
+    /// For weight rows `[first, last)` and each listed input row `r`:
+    /// `output[r·outputStride + row] = W[row] · input[r·inputStride ..< +columns]`.
     @inlinable @inline(__always)
-    public static func dotBytes32(_ q: UnsafePointer<Int8>, _ d: UnsafePointer<Float>, _ m: UnsafePointer<Float>, blocks: Int,
-                                  _ x: UnsafePointer<Int16>, _ sx: UnsafePointer<Float>, _ sums: UnsafePointer<Float>) -> Float {
-        var total = SIMD8<Float>()
-        var offset: Float = 0
-        for b in 0..<blocks {
-            let xb = UnsafeRawPointer(x + b * 32), qb = UnsafeRawPointer(q + b * 32)
-            var lanes = SIMD8<Int32>()
-            for k in 0..<4 {
-                let xv = SIMD8<Int32>(truncatingIfNeeded: xb.loadUnaligned(fromByteOffset: k * 16, as: SIMD8<Int16>.self))
-                let qv = SIMD8<Int32>(truncatingIfNeeded: qb.loadUnaligned(fromByteOffset: k * 8, as: SIMD8<Int8>.self))
-                lanes &+= xv &* qv
-            }
-            total += SIMD8<Float>(lanes) * (d[b] * sx[b])
-            offset += m[b] * sums[b]
-        }
-        return total.sum() + offset
-    }
-
-    /// Rows `[first, last)` of `matrix` against `count` quantized input rows (row-major with the
-    /// given strides), weight row outermost so each weight row is read once for all inputs.
-    /// Each output row is computed exactly as ``dotRows`` computes it for a single input.
-    @inlinable @inline(__always)
-    public static func dotRowsMulti(
+    public static func multiply(
         _ matrix: QuantizedMatrix, first: Int, last: Int, count: Int,
-        codes: UnsafePointer<Int16>, scales: UnsafePointer<Float>, sums: UnsafePointer<Float>,
-        outputRows: UnsafePointer<Int>, output: UnsafeMutablePointer<Float>, outputStride: Int
+        input: UnsafePointer<Float>, inputRows: UnsafePointer<Int>, inputStride: Int,
+        output: UnsafeMutablePointer<Float>, outputStride: Int
     ) {
-        let blocks = matrix.blocksPerRow
-        let columns = matrix.columns
+        let chunks = matrix.columns / 32
         switch (matrix.codes, matrix.blockSize) {
+        case (.nibbles, _):
+            // Byte j of a block: element j in the low nibble, element j + 16 in the high one.
+            let q = matrix.q.assumingMemoryBound(to: UInt8.self)
+            let rowBytes = matrix.columns / 2
+            accumulate(first: first, last: last, chunks: chunks, count: count, input: input, inputRows: inputRows,
+                       inputStride: inputStride, output: output, outputStride: outputStride) { row, c in
+                let raw = UnsafeRawPointer(q + row * rowBytes + c * 16)
+                let low = raw.loadUnaligned(as: SIMD8<UInt8>.self), high = raw.loadUnaligned(fromByteOffset: 8, as: SIMD8<UInt8>.self)
+                let block = row * chunks + c
+                let d = SIMD8<Float>(repeating: matrix.d[block]), m = SIMD8<Float>(repeating: matrix.m[block])
+                return Chunk(floats(low & 0x0F) * d + m, floats(high & 0x0F) * d + m,
+                             floats(low &>> 4) * d + m, floats(high &>> 4) * d + m)
+            }
         case (.bytes, 32):
             let q = matrix.q.assumingMemoryBound(to: Int8.self)
-            for row in first..<last {
-                let qRow = q + row * columns, d = matrix.d + row * blocks, m = matrix.m + row * blocks
-                for slot in 0..<count {
-                    output[outputRows[slot] * outputStride + row] = dotBytes32(
-                        qRow, d, m, blocks: blocks, codes + slot * columns, scales + slot * blocks, sums + slot * blocks)
-                }
+            accumulate(first: first, last: last, chunks: chunks, count: count, input: input, inputRows: inputRows,
+                       inputStride: inputStride, output: output, outputStride: outputStride) { row, c in
+                let raw = UnsafeRawPointer(q + row * matrix.columns + c * 32)
+                let block = row * chunks + c
+                let d = SIMD8<Float>(repeating: matrix.d[block]), m = SIMD8<Float>(repeating: matrix.m[block])
+                return Chunk(floats(raw.loadUnaligned(as: SIMD8<Int8>.self)) * d + m,
+                             floats(raw.loadUnaligned(fromByteOffset: 8, as: SIMD8<Int8>.self)) * d + m,
+                             floats(raw.loadUnaligned(fromByteOffset: 16, as: SIMD8<Int8>.self)) * d + m,
+                             floats(raw.loadUnaligned(fromByteOffset: 24, as: SIMD8<Int8>.self)) * d + m)
             }
         default:
-            for slot in 0..<count {
-                dotRows(matrix, first: first, last: last, codes: codes + slot * columns, scales: scales + slot * blocks,
-                        sums: sums + slot * blocks, output: output + outputRows[slot] * outputStride)
+            // Blocks of 16 (Q6_K): a chunk spans two blocks with their own scales.
+            let q = matrix.q.assumingMemoryBound(to: Int8.self)
+            accumulate(first: first, last: last, chunks: chunks, count: count, input: input, inputRows: inputRows,
+                       inputStride: inputStride, output: output, outputStride: outputStride) { row, c in
+                let raw = UnsafeRawPointer(q + row * matrix.columns + c * 32)
+                let block = row * 2 * chunks + 2 * c
+                let d0 = SIMD8<Float>(repeating: matrix.d[block]), m0 = SIMD8<Float>(repeating: matrix.m[block])
+                let d1 = SIMD8<Float>(repeating: matrix.d[block + 1]), m1 = SIMD8<Float>(repeating: matrix.m[block + 1])
+                return Chunk(floats(raw.loadUnaligned(as: SIMD8<Int8>.self)) * d0 + m0,
+                             floats(raw.loadUnaligned(fromByteOffset: 8, as: SIMD8<Int8>.self)) * d0 + m0,
+                             floats(raw.loadUnaligned(fromByteOffset: 16, as: SIMD8<Int8>.self)) * d1 + m1,
+                             floats(raw.loadUnaligned(fromByteOffset: 24, as: SIMD8<Int8>.self)) * d1 + m1)
             }
         }
     }
 
-    /// Dispatches on the code layout.
+    /// The shared loop: tiles of input rows small enough to stay in the first-level cache, then
+    /// weight rows, then groups of up to four input rows, then chunks. Each input row keeps its own
+    /// 8-lane accumulator and ends with one horizontal sum, whatever the tile and group sizes.
     @inlinable @inline(__always)
-    public static func dotRows(
-        _ matrix: QuantizedMatrix, first: Int, last: Int,
-        codes: UnsafePointer<Int16>, scales: UnsafePointer<Float>, sums: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
+    static func accumulate(
+        first: Int, last: Int, chunks: Int, count: Int,
+        input: UnsafePointer<Float>, inputRows: UnsafePointer<Int>, inputStride: Int,
+        output: UnsafeMutablePointer<Float>, outputStride: Int,
+        expand: (_ row: Int, _ chunk: Int) -> Chunk
     ) {
-        switch matrix.codes {
-        case .bytes: dotRowsBytes(matrix, first: first, last: last, codes: codes, scales: scales, sums: sums, output: output)
-        case .nibbles: dotRowsNibbles(matrix, first: first, last: last, codes: codes, scales: scales, sums: sums, output: output)
+        // About 24 KiB of input rows per tile, in whole groups.
+        let tileRows = max(groupSize, (24_576 / (chunks * 128)) / groupSize * groupSize)
+        var tileStart = 0
+        while tileStart < count {
+            let tileEnd = min(count, tileStart + tileRows)
+            for row in first..<last {
+                var start = tileStart
+                while start < tileEnd {
+                    let n = min(groupSize, tileEnd - start)
+                    let x0 = input + inputRows[start] * inputStride
+                    let x1 = input + inputRows[start + min(1, n - 1)] * inputStride
+                    let x2 = input + inputRows[start + min(2, n - 1)] * inputStride
+                    let x3 = input + inputRows[start + min(3, n - 1)] * inputStride
+                    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+                    for c in 0..<chunks {
+                        let w = expand(row, c)
+                        let offset = c * 32
+                        a0 += w.dot(x0 + offset)
+                        if n > 1 { a1 += w.dot(x1 + offset) }
+                        if n > 2 { a2 += w.dot(x2 + offset) }
+                        if n > 3 { a3 += w.dot(x3 + offset) }
+                    }
+                    output[inputRows[start] * outputStride + row] = a0.sum()
+                    if n > 1 { output[inputRows[start + 1] * outputStride + row] = a1.sum() }
+                    if n > 2 { output[inputRows[start + 2] * outputStride + row] = a2.sum() }
+                    if n > 3 { output[inputRows[start + 3] * outputStride + row] = a3.sum() }
+                    start += n
+                }
+            }
+            tileStart = tileEnd
         }
     }
 }
 
-/// The kernel implementation in use: the plain build, or one compiled for newer CPUs.
+/// The decode kernels in use: the plain build, or one compiled for newer CPUs.
 public struct QuantizedKernelSet: Sendable {
     /// A name for logs (`generic`, `avx2`).
     public let name: String
-    public let quantizeRow: @Sendable (UnsafePointer<Float>, Int, Int, UnsafeMutablePointer<Int16>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
-    public let dotRows: @Sendable (QuantizedMatrix, Int, Int, UnsafePointer<Int16>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
-    /// `(matrix, first, last, count, codes, scales, sums, outputRows, output, outputStride)`.
-    public let dotRowsMulti: @Sendable (QuantizedMatrix, Int, Int, Int, UnsafePointer<Int16>, UnsafePointer<Float>, UnsafePointer<Float>,
-                                        UnsafePointer<Int>, UnsafeMutablePointer<Float>, Int) -> Void
+    /// ``QuantizedKernels/multiply(_:first:last:count:input:inputRows:inputStride:output:outputStride:)``:
+    /// `(matrix, first, last, count, input, inputRows, inputStride, output, outputStride)`.
+    public let multiply: @Sendable (QuantizedMatrix, Int, Int, Int, UnsafePointer<Float>, UnsafePointer<Int>, Int,
+                                    UnsafeMutablePointer<Float>, Int) -> Void
+    /// ``LowRankKernels/applyRow(a:b:rank:inputs:outputs:input:output:alpha:shrunk:)``:
+    /// `(a, b, rank, inputs, outputs, input, output, alpha, shrunk)`.
+    public let lowRankRow: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, UnsafePointer<Float>,
+                                      UnsafeMutablePointer<Float>, Float, UnsafeMutablePointer<Float>) -> Void
 
     public init(name: String,
-                quantizeRow: @escaping @Sendable (UnsafePointer<Float>, Int, Int, UnsafeMutablePointer<Int16>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
-                dotRows: @escaping @Sendable (QuantizedMatrix, Int, Int, UnsafePointer<Int16>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
-                dotRowsMulti: @escaping @Sendable (QuantizedMatrix, Int, Int, Int, UnsafePointer<Int16>, UnsafePointer<Float>, UnsafePointer<Float>,
-                                                   UnsafePointer<Int>, UnsafeMutablePointer<Float>, Int) -> Void) {
+                multiply: @escaping @Sendable (QuantizedMatrix, Int, Int, Int, UnsafePointer<Float>, UnsafePointer<Int>, Int,
+                                               UnsafeMutablePointer<Float>, Int) -> Void,
+                lowRankRow: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, UnsafePointer<Float>,
+                                                 UnsafeMutablePointer<Float>, Float, UnsafeMutablePointer<Float>) -> Void) {
         self.name = name
-        self.quantizeRow = quantizeRow
-        self.dotRows = dotRows
-        self.dotRowsMulti = dotRowsMulti
+        self.multiply = multiply
+        self.lowRankRow = lowRankRow
     }
 
     /// The portable build of the kernels.
     public static let generic = QuantizedKernelSet(
         name: "generic",
-        quantizeRow: { QuantizedKernels.quantizeRow($0, columns: $1, blockSize: $2, codes: $3, scales: $4, sums: $5) },
-        dotRows: { QuantizedKernels.dotRows($0, first: $1, last: $2, codes: $3, scales: $4, sums: $5, output: $6) },
-        dotRowsMulti: { QuantizedKernels.dotRowsMulti($0, first: $1, last: $2, count: $3, codes: $4, scales: $5, sums: $6,
-                                                      outputRows: $7, output: $8, outputStride: $9) })
+        multiply: { QuantizedKernels.multiply($0, first: $1, last: $2, count: $3, input: $4, inputRows: $5, inputStride: $6, output: $7, outputStride: $8) },
+        lowRankRow: { LowRankKernels.applyRow(a: $0, b: $1, rank: $2, inputs: $3, outputs: $4, input: $5, output: $6, alpha: $7, shrunk: $8) })
 }

@@ -1,33 +1,44 @@
 import TributaryKernels
 
-/// The rows of a batch that share one adapter binding: consecutive decode rows (one token per
-/// sequence) with the same adapter and scale are merged, so the scheduler sorting by adapter
-/// gives large groups; a prefill chunk is its own segment, so its rounding does not depend on
-/// what else is in the batch.
+/// A prefill chunk's rows with one adapter binding: each chunk is its own segment (two `sgemm`
+/// per projection), so its rounding does not depend on what else is in the batch. Decode rows
+/// take ``DecodeBinding`` instead.
 struct LoRASegment {
     let rowStart: Int
     let rowCount: Int
     let weights: LoRAWeights
     let scale: Float
-    /// Whether the rows are single-token (decode) rows, which may merge with neighbours.
-    let decodeRows: Bool
 
-    /// Groups the batch's rows by binding into a reusable array: one segment per run of decode rows
-    /// sharing an adapter and scale, one per prefill chunk.
+    /// One segment per prefill item and binding, into a reusable array.
     static func fill(items: [BatchItem], into segments: inout [LoRASegment]) {
         segments.removeAll(keepingCapacity: true)
         var row = 0
         for item in items {
-            for binding in item.adapters where binding.scale != 0 {
-                if item.tokens.count == 1, let index = segments.lastIndex(where: {
-                    $0.weights === binding.weights && $0.scale == binding.scale && $0.rowStart + $0.rowCount == row && $0.decodeRows
-                }) {
-                    let previous = segments[index]
-                    segments[index] = LoRASegment(rowStart: previous.rowStart, rowCount: previous.rowCount + 1,
-                                                  weights: binding.weights, scale: binding.scale, decodeRows: true)
-                } else {
-                    segments.append(LoRASegment(rowStart: row, rowCount: item.tokens.count, weights: binding.weights, scale: binding.scale,
-                                                decodeRows: item.tokens.count == 1))
+            if item.tokens.count > 1 {
+                for binding in item.adapters where binding.scale != 0 {
+                    segments.append(LoRASegment(rowStart: row, rowCount: item.tokens.count, weights: binding.weights, scale: binding.scale))
+                }
+            }
+            row += item.tokens.count
+        }
+    }
+}
+
+/// One adapter binding of one decode row (a single-token item), in row order and, within a row,
+/// in the item's binding order: the order its deltas are added.
+struct DecodeBinding {
+    let row: Int
+    let weights: LoRAWeights
+    let scale: Float
+
+    /// The step's decode bindings, into a reusable array.
+    static func fill(items: [BatchItem], into bindings: inout [DecodeBinding]) {
+        bindings.removeAll(keepingCapacity: true)
+        var row = 0
+        for item in items {
+            if item.tokens.count == 1 {
+                for binding in item.adapters where binding.scale != 0 {
+                    bindings.append(DecodeBinding(row: row, weights: binding.weights, scale: binding.scale))
                 }
             }
             row += item.tokens.count

@@ -47,6 +47,7 @@ final class ForwardWorkspace {
     var decodeRows: [Int] = []
     var prefillRanges: [Range<Int>] = []
     var loraSegments: [LoRASegment] = []
+    var decodeBindings: [DecodeBinding] = []
     var keySegments: [KeyValueSegment] = []
     var selected: [Int] = []
     var firstRow: [Int?] = []

@@ -31,6 +31,8 @@ public final class Transformer: @unchecked Sendable {
     fileprivate let workspace = ForwardWorkspace()
     /// Quantized-weight products for decode rows (nil when the weights have no quantized copy).
     public let decodePath: QuantizedDecodePath?
+    /// LoRA deltas of decode rows.
+    let lowRankDecode: LowRankDecode
     private let globalRope: RotaryEmbedding
     private let slidingRope: RotaryEmbedding?
 
@@ -44,6 +46,7 @@ public final class Transformer: @unchecked Sendable {
         }
         let hasQuantized = weights.output.quantized != nil || weights.layers.first?.query.quantized != nil
         decodePath = hasQuantized && QuantizedDecodePath.isEnabled ? QuantizedDecodePath(threads: decodeThreads) : nil
+        lowRankDecode = LowRankDecode(kernels: QuantizedDecodePath.bestKernels, pool: WorkerPool.shared(threads: decodeThreads))
     }
 
     /// Runs one step: appends each item's tokens to its cache and returns the requested logits.
@@ -77,11 +80,14 @@ public final class Transformer: @unchecked Sendable {
         let rope = ropeTables(items: items, rows: rows)
         LoRASegment.fill(items: items, into: &w.loraSegments)
         let segments = w.loraSegments
+        DecodeBinding.fill(items: items, into: &w.decodeBindings)
+        let decodeBindings = w.decodeBindings
         RowPlan.fill(items: items, decodeRows: &w.decodeRows, prefillRanges: &w.prefillRanges)
         let plan = RowPlan(decodeRows: w.decodeRows, prefillRanges: w.prefillRanges)
 
         for (index, layer) in weights.layers.enumerated() {
-            let projections = Projections(transformer: self, layer: index, rows: rows, segments: segments, plan: plan)
+            let projections = Projections(transformer: self, layer: index, rows: rows, segments: segments,
+                                          decodeBindings: decodeBindings, plan: plan)
             attentionBlock(layerIndex: index, layer: layer, items: items, rows: rows, x: x, h: h, rope: rope, projections: projections)
             feedForwardBlock(layer: layer, rows: rows, x: x, h: h, projections: projections)
         }
@@ -306,6 +312,7 @@ public final class Transformer: @unchecked Sendable {
         let layer: Int
         let rows: Int
         let segments: [LoRASegment]
+        let decodeBindings: [DecodeBinding]
         let plan: RowPlan
 
         /// `output = input Wᵀ (+ bias) + Σ segments: multiplier · scale · (X_g Aᵀ) Bᵀ`.
@@ -319,6 +326,15 @@ public final class Transformer: @unchecked Sendable {
                     output: output + segment.rowStart * weight.outputs, outputStride: weight.outputs,
                     inputs: weight.inputs, outputs: weight.outputs, multiplier: segment.scale, shrunk: shrunk)
             }
+            guard !decodeBindings.isEmpty else { return }
+            // Decode rows: per-row vector loops (no sgemm), after the base product wrote their outputs.
+            let lowRank = transformer.lowRankDecode
+            lowRank.reset()
+            for binding in decodeBindings {
+                guard let pair = binding.weights.pairs[layer][module.rawValue] else { continue }
+                lowRank.add(pair: pair, row: binding.row, alpha: binding.scale * pair.scale)
+            }
+            lowRank.run(input: input, inputs: weight.inputs, output: output, outputs: weight.outputs)
         }
     }
 }

@@ -2,22 +2,19 @@ import Foundation
 import TributaryKernels
 import TributaryKernelsAVX2
 
-/// Matrix-vector products on quantized weights for decode rows (one new token per sequence).
+/// Matrix products on quantized weights for decode rows (one new token per sequence).
 ///
-/// Decode reads every weight once per token, so it is bound by memory bandwidth: the file's
-/// 4- to 8-bit codes stream 4-8x fewer bytes than float32. Every decode row goes through this
-/// path whatever the batch holds, and each output row is computed the same way for any number of
-/// rows, so a sequence's tokens do not depend on what it is batched with. Prefill chunks use BLAS.
+/// Decode reads every weight once per token: the file's 4- to 8-bit codes stream 4-8x fewer
+/// bytes than float32, and the kernels expand each weight chunk once for up to four rows. Every
+/// decode row goes through this path whatever the batch holds, and each output element is
+/// accumulated the same way for any number of rows, so a sequence's tokens do not depend on what
+/// it is batched with. Prefill chunks use BLAS.
 ///
-/// Owns the scratch for quantized input rows and splits output rows over a ``WorkerPool``.
-/// One instance belongs to one ``Transformer`` (one engine thread).
+/// Splits output rows over a ``WorkerPool``. One instance belongs to one ``Transformer``
+/// (one engine thread).
 public final class QuantizedDecodePath: @unchecked Sendable {
     public let kernels: QuantizedKernelSet
     let pool: WorkerPool
-    private var codes: UnsafeMutablePointer<Int16>
-    private var scales: UnsafeMutablePointer<Float>
-    private var sums: UnsafeMutablePointer<Float>
-    private var capacity: Int
 
     /// The kernels for this CPU: the AVX2 build when the CPU has AVX2 and FMA, else the portable one.
     public static let bestKernels: QuantizedKernelSet = CPUFeatures.current.hasAVX2FMA ? AVX2Kernels.kernels : .generic
@@ -34,44 +31,17 @@ public final class QuantizedDecodePath: @unchecked Sendable {
         self.kernels = kernels
         task.kernels = kernels
         pool = WorkerPool.shared(threads: threads)
-        capacity = 0
-        codes = .allocate(capacity: 1)
-        scales = .allocate(capacity: 1)
-        sums = .allocate(capacity: 1)
-    }
-
-    deinit {
-        codes.deallocate()
-        scales.deallocate()
-        sums.deallocate()
-    }
-
-    private func reserve(_ count: Int) {
-        guard count > capacity else { return }
-        codes.deallocate(); scales.deallocate(); sums.deallocate()
-        capacity = max(count, capacity * 2)
-        codes = .allocate(capacity: capacity)
-        scales = .allocate(capacity: capacity)
-        sums = .allocate(capacity: capacity)
     }
 
     /// For each listed row `i`: `output[i] = W · input[i]` (rows of `inputStride` / `outputStride` floats).
-    /// Allocates nothing once its scratch has grown to the largest batch.
+    /// Allocates nothing.
     func multiply(_ matrix: QuantizedMatrix, rows: [Int], input: UnsafePointer<Float>, inputStride: Int,
                   output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        let columns = matrix.columns
-        reserve(rows.count * columns)
-        let blocks = matrix.blocksPerRow
-        for (slot, row) in rows.enumerated() {
-            kernels.quantizeRow(input + row * inputStride, columns, matrix.blockSize,
-                                codes + slot * columns, scales + slot * blocks, sums + slot * blocks)
-        }
         let task = self.task
         task.matrix = matrix
         task.rows = rows
-        task.codes = codes
-        task.scales = scales
-        task.sums = sums
+        task.input = input
+        task.inputStride = inputStride
         task.output = output
         task.outputStride = outputStride
         if pool.workers == 0 || matrix.rows < 64 {
@@ -89,20 +59,19 @@ public final class QuantizedDecodePath: @unchecked Sendable {
     final class DecodeTask: PoolTask, @unchecked Sendable {
         var matrix: QuantizedMatrix?
         var rows: [Int] = []
-        var codes: UnsafeMutablePointer<Int16>?
-        var scales: UnsafeMutablePointer<Float>?
-        var sums: UnsafeMutablePointer<Float>?
+        var input: UnsafePointer<Float>?
+        var inputStride = 0
         var output: UnsafeMutablePointer<Float>?
         var outputStride = 0
         var kernels: QuantizedKernelSet = QuantizedDecodePath.bestKernels
 
         func execute(part: Int, parts: Int) {
-            guard let matrix, let codes, let scales, let sums, let output else { return }
+            guard let matrix, let input, let output else { return }
             let range = WorkerPool.range(part: part, parts: parts, count: matrix.rows)
             guard !range.isEmpty else { return }
             rows.withUnsafeBufferPointer { rows in
-                kernels.dotRowsMulti(matrix, range.lowerBound, range.upperBound, rows.count, codes, scales, sums,
-                                     rows.baseAddress!, output, outputStride)
+                kernels.multiply(matrix, range.lowerBound, range.upperBound, rows.count, input, rows.baseAddress!, inputStride,
+                                 output, outputStride)
             }
         }
     }

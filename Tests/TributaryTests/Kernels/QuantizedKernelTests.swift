@@ -4,10 +4,24 @@ import TributaryFormats
 import TributaryKernels
 import TributaryKernelsAVX2
 
-/// The quantized decode kernels (portable and AVX2 builds) against float32 products of the
-/// dequantized weights, for every block type they read.
+/// The quantized decode kernels (portable and AVX2 builds) against float64 products of the
+/// dequantized weights, for every block type they read, and the batch invariance the scheduler
+/// relies on: a row's result is bit-for-bit the same alone or among others.
 @Suite("Quantized decode kernels")
 struct QuantizedKernelTests {
+    static var kernelSets: [QuantizedKernelSet] {
+        CPUFeatures.current.hasAVX2FMA ? [.generic, AVX2Kernels.kernels] : [.generic]
+    }
+
+    /// Runs `kernels` over `inputRows` of `x` (rows of `columns` floats) into rows of `rows` floats.
+    static func multiply(_ kernels: QuantizedKernelSet, _ matrix: QuantizedMatrix, x: [Float], inputRows: [Int], outputRowCount: Int) -> [Float] {
+        var output = [Float](repeating: .nan, count: outputRowCount * matrix.rows)
+        x.withUnsafeBufferPointer { xs in inputRows.withUnsafeBufferPointer { rows in output.withUnsafeMutableBufferPointer { o in
+            kernels.multiply(matrix, 0, matrix.rows, rows.count, xs.baseAddress!, rows.baseAddress!, matrix.columns, o.baseAddress!, matrix.rows)
+        } } }
+        return output
+    }
+
     @Test("every supported type, both kernel builds", arguments: ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K"])
     func matchesFloat(type: String) throws {
         let gguf = try GGUFFile(path: Fixtures.require(Fixtures.fixtures + "/dequant/synthetic.gguf"))
@@ -15,38 +29,31 @@ struct QuantizedKernelTests {
         let matrix = try #require(QuantizedMatrix(type: tensor.type, source: gguf.data(of: tensor).baseAddress!, rows: tensor.rows, columns: tensor.columns))
         let weights = try gguf.floats(of: tensor)
         var random = SystemRandomNumberGenerator()
-        let x = (0..<tensor.columns).map { _ in Float.random(in: -2...2, using: &random) }
-        let reference = (0..<tensor.rows).map { row in
-            (0..<tensor.columns).reduce(0.0) { $0 + Double(weights[row * tensor.columns + $1]) * Double(x[$1]) }
-        }
-        let scale = reference.map(abs).max() ?? 1
-        var kernelSets = [QuantizedKernelSet.generic]
-        if CPUFeatures.current.hasAVX2FMA { kernelSets.append(AVX2Kernels.kernels) }
-        var outputs: [[Float]] = []
-        for kernels in kernelSets {
-            let blocks = matrix.blocksPerRow
-            var codes = [Int16](repeating: 0, count: tensor.columns)
-            var scales = [Float](repeating: 0, count: blocks)
-            var sums = [Float](repeating: 0, count: blocks)
-            var output = [Float](repeating: .nan, count: tensor.rows)
-            x.withUnsafeBufferPointer { xs in
-                kernels.quantizeRow(xs.baseAddress!, tensor.columns, matrix.blockSize, &codes, &scales, &sums)
-            }
-            codes.withUnsafeBufferPointer { c in scales.withUnsafeBufferPointer { s in sums.withUnsafeBufferPointer { m in
-                output.withUnsafeMutableBufferPointer { o in
-                    kernels.dotRows(matrix, 0, tensor.rows, c.baseAddress!, s.baseAddress!, m.baseAddress!, o.baseAddress!)
+        let inputCount = 6
+        let x = (0..<(inputCount * tensor.columns)).map { _ in Float.random(in: -2...2, using: &random) }
+        for kernels in Self.kernelSets {
+            let batched = Self.multiply(kernels, matrix, x: x, inputRows: Array(0..<inputCount), outputRowCount: inputCount)
+            for input in 0..<inputCount {
+                let alone = Self.multiply(kernels, matrix, x: x, inputRows: [input], outputRowCount: inputCount)
+                let reference = (0..<tensor.rows).map { row in
+                    (0..<tensor.columns).reduce(0.0) { $0 + Double(weights[row * tensor.columns + $1]) * Double(x[input * tensor.columns + $1]) }
                 }
-            } } }
-            // Activations are rounded to 16 bits per block (half a step is 1.5e-5 of the block's largest
-            // value); summed over 512 products with 4-bit codes that stays within 5e-4 of the output scale.
-            for row in 0..<tensor.rows {
-                #expect(abs(Double(output[row]) - reference[row]) <= 5e-4 * scale, "\(type) \(kernels.name) row \(row): \(output[row]) vs \(reference[row])")
+                let scale = reference.map(abs).max() ?? 1
+                for row in 0..<tensor.rows {
+                    let value = batched[input * tensor.rows + row]
+                    // Float32 weights equal to the file's dequantization, float32 accumulation over 512 columns.
+                    #expect(abs(Double(value) - reference[row]) <= 1e-5 * scale, "\(type) \(kernels.name) input \(input) row \(row): \(value) vs \(reference[row])")
+                    #expect(value.bitPattern == alone[input * tensor.rows + row].bitPattern, "\(type) \(kernels.name): batched and alone differ")
+                }
             }
-            outputs.append(output)
-        }
-        // The two builds do the same integer arithmetic: identical up to float rounding of the sums.
-        if outputs.count == 2 {
-            for row in 0..<tensor.rows { #expect(abs(outputs[0][row] - outputs[1][row]) <= 1e-6 * Float(scale)) }
+            // Rows listed out of order and with gaps land in their own output rows.
+            let scattered = Self.multiply(kernels, matrix, x: x, inputRows: [5, 1, 3], outputRowCount: inputCount)
+            for input in [5, 1, 3] {
+                for row in 0..<tensor.rows {
+                    #expect(scattered[input * tensor.rows + row].bitPattern == batched[input * tensor.rows + row].bitPattern)
+                }
+            }
+            #expect(scattered[0 * tensor.rows].isNaN, "rows not listed are left alone")
         }
     }
 }

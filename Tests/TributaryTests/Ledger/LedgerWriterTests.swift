@@ -24,13 +24,15 @@ struct LedgerWriterTests {
         #expect(reports.count == 1)
         #expect(reports[0].problems == [])
         #expect(reports[0].records == 500)
-        #expect(reports[0].checkpoints >= 2)
+        // At least the shutdown checkpoint (timed ones appear only if the appends took over a second).
+        #expect(reports[0].checkpoints >= 1)
 
         // Reopening continues the same log; checkpoints stay consistent.
         let reopened = try ledger.writer()
         _ = try await reopened.append(sampleRecord(1000))
         reopened.shutdown()
         let checkpoints = try ledger.store().checkpoints(source: "test")
+        #expect(checkpoints.count >= 2)
         #expect(checkpoints.last?.checkpoint.size == 501)
         let proofs = LedgerProofs(store: try ledger.store())
         let proof = try proofs.consistency(source: "test", oldSize: 500, newSize: 501)

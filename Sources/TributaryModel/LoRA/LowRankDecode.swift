@@ -1,0 +1,94 @@
+import TributaryKernels
+
+/// The LoRA deltas of a step's decode rows for one projection, split over the worker pool.
+///
+/// Each decode row's delta is computed by ``LowRankKernels`` on its own (no `sgemm`), so it is the
+/// same whatever the batch holds; a row with several adapters adds their deltas in its binding
+/// order. With at least as many rows as threads each row belongs to one thread; with fewer (one
+/// stream) each thread takes a slice of the outputs and recomputes the small `A x` product itself. Reused for every projection of every step: allocates nothing once its
+/// arrays have grown.
+final class LowRankDecode: PoolTask, @unchecked Sendable {
+    /// One row's work: which pair, which row, with what multiplier.
+    struct Entry {
+        let pair: LoRAPair
+        let row: Int
+        let alpha: Float
+    }
+
+    private let kernels: QuantizedKernelSet
+    private let pool: WorkerPool
+    private var entries: [Entry] = []
+    private var shrunk: UnsafeMutablePointer<Float>
+    private var shrunkCapacity = 0
+    private var maximumRank = 0
+    private var distinctRows = 0
+    private var input: UnsafePointer<Float>?
+    private var output: UnsafeMutablePointer<Float>?
+    private var inputs = 0
+    private var outputs = 0
+
+    init(kernels: QuantizedKernelSet, pool: WorkerPool) {
+        self.kernels = kernels
+        self.pool = pool
+        shrunk = .allocate(capacity: 1)
+    }
+
+    deinit { shrunk.deallocate() }
+
+    /// Starts a projection's list.
+    func reset() {
+        entries.removeAll(keepingCapacity: true)
+        maximumRank = 0
+        distinctRows = 0
+    }
+
+    /// Adds `row`'s delta with `pair` scaled by `alpha` (rows must be added in ascending order).
+    func add(pair: LoRAPair, row: Int, alpha: Float) {
+        if entries.last?.row != row { distinctRows += 1 }
+        entries.append(Entry(pair: pair, row: row, alpha: alpha))
+        maximumRank = max(maximumRank, pair.rank)
+    }
+
+    /// Adds every listed row's delta to `output` (rows of `outputs` floats; inputs rows of `inputs`).
+    func run(input: UnsafePointer<Float>, inputs: Int, output: UnsafeMutablePointer<Float>, outputs: Int) {
+        guard !entries.isEmpty else { return }
+        let parts = pool.workers + 1
+        if shrunkCapacity < parts * maximumRank {
+            shrunk.deallocate()
+            shrunkCapacity = parts * maximumRank
+            shrunk = .allocate(capacity: shrunkCapacity)
+        }
+        self.input = input
+        self.output = output
+        self.inputs = inputs
+        self.outputs = outputs
+        if pool.workers == 0 {
+            execute(part: 0, parts: 1)
+        } else {
+            pool.run(self)
+        }
+        self.input = nil
+        self.output = nil
+    }
+
+    func execute(part: Int, parts: Int) {
+        guard let input, let output else { return }
+        let scratch = shrunk + part * maximumRank
+        if distinctRows >= parts {
+            // A row belongs to one thread, which adds its deltas in the order they were listed.
+            for entry in entries where entry.row % parts == part {
+                kernels.lowRankRow(entry.pair.a.pointer, entry.pair.b.pointer, entry.pair.rank, inputs, outputs,
+                                   input + entry.row * inputs, output + entry.row * outputs, entry.alpha, scratch)
+            }
+        } else {
+            // Fewer rows than threads: split the outputs (B's rows) instead.
+            let slice = WorkerPool.range(part: part, parts: parts, count: outputs, alignment: 8)
+            guard !slice.isEmpty else { return }
+            for entry in entries {
+                kernels.lowRankRow(entry.pair.a.pointer, entry.pair.b.pointer + slice.lowerBound * entry.pair.rank, entry.pair.rank,
+                                   inputs, slice.count, input + entry.row * inputs,
+                                   output + entry.row * outputs + slice.lowerBound, entry.alpha, scratch)
+            }
+        }
+    }
+}
