@@ -7,6 +7,7 @@ generated tokens/s, TTFT and inter-token latency percentiles, and the largest ga
 """
 import argparse
 import json
+import sys
 import random
 import statistics
 import threading
@@ -40,25 +41,33 @@ def run_client(args, index, model, adapter_payload, results, stop_at, lock):
             body.update(adapter_payload)
             start = time.perf_counter()
             first, last, gaps, tokens = None, None, [], 0
-            with http.stream("POST", args.base_url + "/v1/completions", json=body, headers=headers) as response:
-                if response.status_code != 200:
-                    with lock:
-                        results["errors"] += 1
-                    time.sleep(0.2)
-                    continue
-                for line in response.iter_lines():
-                    if not line.startswith("data: ") or line == "data: [DONE]":
+            try:
+                with http.stream("POST", args.base_url + "/v1/completions", json=body, headers=headers) as response:
+                    if response.status_code != 200:
+                        with lock:
+                            results["errors"] += 1
+                        time.sleep(0.2)
                         continue
-                    chunk = json.loads(line[6:])
-                    if not chunk.get("choices") or not chunk["choices"][0].get("text"):
-                        continue
-                    now = time.perf_counter()
-                    if first is None:
-                        first = now
-                    else:
-                        gaps.append(now - last)
-                    last = now
-                    tokens += 1
+                    for line in response.iter_lines():
+                        if not line.startswith("data: ") or line == "data: [DONE]":
+                            continue
+                        chunk = json.loads(line[6:])
+                        if not chunk.get("choices") or not chunk["choices"][0].get("text"):
+                            continue
+                        now = time.perf_counter()
+                        if first is None:
+                            first = now
+                        else:
+                            gaps.append(now - last)
+                        last = now
+                        tokens += 1
+            except httpx.HTTPError as error:
+                # A dropped connection or a timeout is an error, never a silently missing request.
+                print("client %d request %d: %s: %s" % (index, request_number, type(error).__name__, error), file=sys.stderr)
+                with lock:
+                    results["errors"] += 1
+                request_number += 1
+                continue
             with lock:
                 results["ttft"].append(first - start if first else 0)
                 results["gaps"].extend(gaps)

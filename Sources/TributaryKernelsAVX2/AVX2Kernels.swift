@@ -7,5 +7,6 @@ public enum AVX2Kernels {
     public static let kernels = QuantizedKernelSet(
         name: "avx2",
         multiply: { QuantizedKernels.multiply($0, first: $1, last: $2, count: $3, input: $4, inputRows: $5, inputStride: $6, output: $7, outputStride: $8) },
-        lowRankRow: { LowRankKernels.applyRow(a: $0, b: $1, rank: $2, inputs: $3, outputs: $4, input: $5, output: $6, alpha: $7, shrunk: $8) })
+        lowRankRow: { LowRankKernels.applyRow(a: $0, bTransposed: $1, ldb: $2, rank: $3, inputs: $4, outputs: $5, input: $6, output: $7,
+                                              alpha: $8, shrunk: $9) })
 }

@@ -62,7 +62,8 @@ struct PairBuilder {
             throw AdapterError(file, "tensor \(names.a): layer \(layer) \(module) appears twice")
         }
         let b = reorderQueryKeyRows(bValues, module: module, rank: rank, layout: layout)
-        pairs[layer][module.rawValue] = LoRAPair(a: FloatStorage(aValues), b: FloatStorage(b), rank: rank, scale: scale)
+        pairs[layer][module.rawValue] = LoRAPair(a: FloatStorage(aValues), bTransposed: FloatStorage(transposing: b, rows: outputs, columns: rank),
+                                                  rank: rank, scale: scale)
         ranks[module.peftName] = max(ranks[module.peftName] ?? 0, rank)
         pairCount += 1
     }

@@ -2,7 +2,7 @@
 /// fused multiply-add into float32 input rows.
 ///
 /// Each 32-column chunk of a weight row is expanded to four 8-lane float vectors
-/// (`w = q·d + m`, the file's own dequantization) and multiplied into up to ``groupSize`` input
+/// (`w = q·d + m`, the file's own dequantization, as one fused multiply-add) and multiplied into up to ``groupSize`` input
 /// rows before the next chunk, so a batch of decode rows expands each weight once per group
 /// rather than once per row. Every output element is accumulated in the same order for any
 /// number of rows, so a row's result does not depend on what it is batched with.
@@ -59,8 +59,8 @@ public enum QuantizedKernels {
                 let low = raw.loadUnaligned(as: SIMD8<UInt8>.self), high = raw.loadUnaligned(fromByteOffset: 8, as: SIMD8<UInt8>.self)
                 let block = row * chunks + c
                 let d = SIMD8<Float>(repeating: matrix.d[block]), m = SIMD8<Float>(repeating: matrix.m[block])
-                return Chunk(floats(low & 0x0F) * d + m, floats(high & 0x0F) * d + m,
-                             floats(low &>> 4) * d + m, floats(high &>> 4) * d + m)
+                return Chunk(m.addingProduct(floats(low & 0x0F), d), m.addingProduct(floats(high & 0x0F), d),
+                             m.addingProduct(floats(low &>> 4), d), m.addingProduct(floats(high &>> 4), d))
             }
         case (.bytes, 32):
             let q = matrix.q.assumingMemoryBound(to: Int8.self)
@@ -69,10 +69,10 @@ public enum QuantizedKernels {
                 let raw = UnsafeRawPointer(q + row * matrix.columns + c * 32)
                 let block = row * chunks + c
                 let d = SIMD8<Float>(repeating: matrix.d[block]), m = SIMD8<Float>(repeating: matrix.m[block])
-                return Chunk(floats(raw.loadUnaligned(as: SIMD8<Int8>.self)) * d + m,
-                             floats(raw.loadUnaligned(fromByteOffset: 8, as: SIMD8<Int8>.self)) * d + m,
-                             floats(raw.loadUnaligned(fromByteOffset: 16, as: SIMD8<Int8>.self)) * d + m,
-                             floats(raw.loadUnaligned(fromByteOffset: 24, as: SIMD8<Int8>.self)) * d + m)
+                return Chunk(m.addingProduct(floats(raw.loadUnaligned(as: SIMD8<Int8>.self)), d),
+                             m.addingProduct(floats(raw.loadUnaligned(fromByteOffset: 8, as: SIMD8<Int8>.self)), d),
+                             m.addingProduct(floats(raw.loadUnaligned(fromByteOffset: 16, as: SIMD8<Int8>.self)), d),
+                             m.addingProduct(floats(raw.loadUnaligned(fromByteOffset: 24, as: SIMD8<Int8>.self)), d))
             }
         default:
             // Blocks of 16 (Q6_K): a chunk spans two blocks with their own scales.
@@ -83,10 +83,10 @@ public enum QuantizedKernels {
                 let block = row * 2 * chunks + 2 * c
                 let d0 = SIMD8<Float>(repeating: matrix.d[block]), m0 = SIMD8<Float>(repeating: matrix.m[block])
                 let d1 = SIMD8<Float>(repeating: matrix.d[block + 1]), m1 = SIMD8<Float>(repeating: matrix.m[block + 1])
-                return Chunk(floats(raw.loadUnaligned(as: SIMD8<Int8>.self)) * d0 + m0,
-                             floats(raw.loadUnaligned(fromByteOffset: 8, as: SIMD8<Int8>.self)) * d0 + m0,
-                             floats(raw.loadUnaligned(fromByteOffset: 16, as: SIMD8<Int8>.self)) * d1 + m1,
-                             floats(raw.loadUnaligned(fromByteOffset: 24, as: SIMD8<Int8>.self)) * d1 + m1)
+                return Chunk(m0.addingProduct(floats(raw.loadUnaligned(as: SIMD8<Int8>.self)), d0),
+                             m0.addingProduct(floats(raw.loadUnaligned(fromByteOffset: 8, as: SIMD8<Int8>.self)), d0),
+                             m1.addingProduct(floats(raw.loadUnaligned(fromByteOffset: 16, as: SIMD8<Int8>.self)), d1),
+                             m1.addingProduct(floats(raw.loadUnaligned(fromByteOffset: 24, as: SIMD8<Int8>.self)), d1))
             }
         }
     }
@@ -143,15 +143,15 @@ public struct QuantizedKernelSet: Sendable {
     /// `(matrix, first, last, count, input, inputRows, inputStride, output, outputStride)`.
     public let multiply: @Sendable (QuantizedMatrix, Int, Int, Int, UnsafePointer<Float>, UnsafePointer<Int>, Int,
                                     UnsafeMutablePointer<Float>, Int) -> Void
-    /// ``LowRankKernels/applyRow(a:b:rank:inputs:outputs:input:output:alpha:shrunk:)``:
-    /// `(a, b, rank, inputs, outputs, input, output, alpha, shrunk)`.
-    public let lowRankRow: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, UnsafePointer<Float>,
+    /// ``LowRankKernels/applyRow(a:bTransposed:ldb:rank:inputs:outputs:input:output:alpha:shrunk:)``:
+    /// `(a, bTransposed, ldb, rank, inputs, outputs, input, output, alpha, shrunk)`.
+    public let lowRankRow: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, Int, UnsafePointer<Float>,
                                       UnsafeMutablePointer<Float>, Float, UnsafeMutablePointer<Float>) -> Void
 
     public init(name: String,
                 multiply: @escaping @Sendable (QuantizedMatrix, Int, Int, Int, UnsafePointer<Float>, UnsafePointer<Int>, Int,
                                                UnsafeMutablePointer<Float>, Int) -> Void,
-                lowRankRow: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, UnsafePointer<Float>,
+                lowRankRow: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, Int, UnsafePointer<Float>,
                                                  UnsafeMutablePointer<Float>, Float, UnsafeMutablePointer<Float>) -> Void) {
         self.name = name
         self.multiply = multiply
@@ -162,5 +162,6 @@ public struct QuantizedKernelSet: Sendable {
     public static let generic = QuantizedKernelSet(
         name: "generic",
         multiply: { QuantizedKernels.multiply($0, first: $1, last: $2, count: $3, input: $4, inputRows: $5, inputStride: $6, output: $7, outputStride: $8) },
-        lowRankRow: { LowRankKernels.applyRow(a: $0, b: $1, rank: $2, inputs: $3, outputs: $4, input: $5, output: $6, alpha: $7, shrunk: $8) })
+        lowRankRow: { LowRankKernels.applyRow(a: $0, bTransposed: $1, ldb: $2, rank: $3, inputs: $4, outputs: $5, input: $6, output: $7,
+                                              alpha: $8, shrunk: $9) })
 }

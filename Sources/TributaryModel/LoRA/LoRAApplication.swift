@@ -54,7 +54,7 @@ extension LoRAPair {
         inputs: Int, outputs: Int, multiplier: Float, shrunk: UnsafeMutablePointer<Float>
     ) {
         BLAS.matmulTransposedB(m: rows, n: rank, k: inputs, a: input, lda: inputStride, w: a.pointer, ldw: inputs, c: shrunk, ldc: rank)
-        BLAS.matmulTransposedB(m: rows, n: outputs, k: rank, a: shrunk, lda: rank, w: b.pointer, ldw: rank,
-                               c: output, ldc: outputStride, alpha: multiplier * scale, beta: 1)
+        BLAS.matmul(m: rows, n: outputs, k: rank, a: shrunk, lda: rank, b: bTransposed.pointer, ldb: outputs,
+                    c: output, ldc: outputStride, alpha: multiplier * scale, beta: 1)
     }
 }

@@ -62,23 +62,23 @@ public enum LoRAModule: Int, CaseIterable, Sendable, CustomStringConvertible {
 public struct LoRAPair: Sendable {
     /// `A`, `[rank, inputs]` row-major.
     public let a: FloatStorage
-    /// `B`, `[outputs, rank]` row-major.
-    public let b: FloatStorage
+    /// `B` transposed: `Bᵀ`, `[rank, outputs]` row-major (a decode row's expand then reads rows).
+    public let bTransposed: FloatStorage
     /// The rank `r`.
     public let rank: Int
     /// `alpha / r` (or `alpha / sqrt(r)` with rsLoRA).
     public let scale: Float
 
-    /// Creates a pair; the storages must hold `rank × inputs` and `outputs × rank` floats.
-    public init(a: FloatStorage, b: FloatStorage, rank: Int, scale: Float) {
+    /// Creates a pair; the storages must hold `rank × inputs` (`A`) and `rank × outputs` (`Bᵀ`) floats.
+    public init(a: FloatStorage, bTransposed: FloatStorage, rank: Int, scale: Float) {
         self.a = a
-        self.b = b
+        self.bTransposed = bTransposed
         self.rank = rank
         self.scale = scale
     }
 
     /// Bytes of weight data.
-    public var byteCount: Int { a.byteCount + b.byteCount }
+    public var byteCount: Int { a.byteCount + bTransposed.byteCount }
 }
 
 /// A loaded LoRA adapter's weights: for each layer and module, an optional low-rank pair.

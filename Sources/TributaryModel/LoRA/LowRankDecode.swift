@@ -77,15 +77,15 @@ final class LowRankDecode: PoolTask, @unchecked Sendable {
         if distinctRows >= parts {
             // A row belongs to one thread, which adds its deltas in the order they were listed.
             for entry in entries where entry.row % parts == part {
-                kernels.lowRankRow(entry.pair.a.pointer, entry.pair.b.pointer, entry.pair.rank, inputs, outputs,
+                kernels.lowRankRow(entry.pair.a.pointer, entry.pair.bTransposed.pointer, outputs, entry.pair.rank, inputs, outputs,
                                    input + entry.row * inputs, output + entry.row * outputs, entry.alpha, scratch)
             }
         } else {
-            // Fewer rows than threads: split the outputs (B's rows) instead.
+            // Fewer rows than threads: split the outputs (Bᵀ's columns) instead.
             let slice = WorkerPool.range(part: part, parts: parts, count: outputs, alignment: 8)
             guard !slice.isEmpty else { return }
             for entry in entries {
-                kernels.lowRankRow(entry.pair.a.pointer, entry.pair.b.pointer + slice.lowerBound * entry.pair.rank, entry.pair.rank,
+                kernels.lowRankRow(entry.pair.a.pointer, entry.pair.bTransposed.pointer + slice.lowerBound, outputs, entry.pair.rank,
                                    inputs, slice.count, input + entry.row * inputs,
                                    output + entry.row * outputs + slice.lowerBound, entry.alpha, scratch)
             }
