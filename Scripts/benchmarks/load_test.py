@@ -42,7 +42,10 @@ def run_client(args, index, model, adapter_payload, results, stop_at, lock):
             start = time.perf_counter()
             first, last, gaps, tokens = None, None, [], 0
             try:
-                with http.stream("POST", args.base_url + "/v1/completions", json=body, headers=headers) as response:
+                # A fresh connection per request: a kept-alive connection the server has already closed
+                # would otherwise fail the next request before it is sent.
+                with http.stream("POST", args.base_url + "/v1/completions", json=body,
+                                 headers={**headers, "Connection": "close"}) as response:
                     if response.status_code != 200:
                         with lock:
                             results["errors"] += 1

@@ -9,13 +9,17 @@ struct LoRASegment {
     let weights: LoRAWeights
     let scale: Float
 
-    /// One segment per prefill item and binding, into a reusable array.
-    static func fill(items: [BatchItem], into segments: inout [LoRASegment]) {
+    /// Splits a step's adapter bindings into prefill segments (one per multi-token item and binding)
+    /// and decode bindings (one per single-token item and binding), into reusable arrays.
+    static func fill(items: [BatchItem], into segments: inout [LoRASegment], decodeBindings: inout [DecodeBinding]) {
         segments.removeAll(keepingCapacity: true)
+        decodeBindings.removeAll(keepingCapacity: true)
         var row = 0
         for item in items {
-            if item.tokens.count > 1 {
-                for binding in item.adapters where binding.scale != 0 {
+            for binding in item.adapters where binding.scale != 0 {
+                if item.tokens.count == 1 {
+                    decodeBindings.append(DecodeBinding(row: row, weights: binding.weights, scale: binding.scale))
+                } else {
                     segments.append(LoRASegment(rowStart: row, rowCount: item.tokens.count, weights: binding.weights, scale: binding.scale))
                 }
             }
@@ -30,20 +34,6 @@ struct DecodeBinding {
     let row: Int
     let weights: LoRAWeights
     let scale: Float
-
-    /// The step's decode bindings, into a reusable array.
-    static func fill(items: [BatchItem], into bindings: inout [DecodeBinding]) {
-        bindings.removeAll(keepingCapacity: true)
-        var row = 0
-        for item in items {
-            if item.tokens.count == 1 {
-                for binding in item.adapters where binding.scale != 0 {
-                    bindings.append(DecodeBinding(row: row, weights: binding.weights, scale: binding.scale))
-                }
-            }
-            row += item.tokens.count
-        }
-    }
 }
 
 extension LoRAPair {

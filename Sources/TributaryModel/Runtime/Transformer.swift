@@ -78,9 +78,8 @@ public final class Transformer: @unchecked Sendable {
         }
         for item in items { item.cache.ensureCapacity(item.cache.length + item.tokens.count) }
         let rope = ropeTables(items: items, rows: rows)
-        LoRASegment.fill(items: items, into: &w.loraSegments)
+        LoRASegment.fill(items: items, into: &w.loraSegments, decodeBindings: &w.decodeBindings)
         let segments = w.loraSegments
-        DecodeBinding.fill(items: items, into: &w.decodeBindings)
         let decodeBindings = w.decodeBindings
         RowPlan.fill(items: items, decodeRows: &w.decodeRows, prefillRanges: &w.prefillRanges)
         let plan = RowPlan(decodeRows: w.decodeRows, prefillRanges: w.prefillRanges)

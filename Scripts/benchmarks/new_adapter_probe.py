@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Do running streams pause when a request arrives for an adapter that is not loaded yet?
+
+Starts N streaming clients on already-used adapters, then sends one request naming a cold adapter
+(its first use loads it from disk) and reports the running streams' inter-token gaps before and
+around that moment: median, the largest gap in the window, and the loader's own first-token time.
+"""
+import argparse
+import json
+import statistics
+import threading
+import time
+
+import httpx
+
+
+def stream(base, key, model, max_tokens, marks, label):
+    body = {"model": model, "prompt": "Tell me a long story about rivers and the sea.", "max_tokens": max_tokens,
+            "temperature": 0, "stream": True, "ignore_eos": True}
+    with httpx.Client(timeout=600) as http, http.stream("POST", base + "/v1/completions", json=body,
+                                                       headers={"Authorization": "Bearer " + key}) as response:
+        for line in response.iter_lines():
+            if line.startswith("data: {"):
+                marks.append((time.perf_counter(), label))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--warm", default="demo-0,demo-1,demo-2,demo-3,demo-4,demo-5,demo-6,demo-7")
+    parser.add_argument("--cold", default="demo-77")
+    args = parser.parse_args()
+    marks = []
+    warm = args.warm.split(",")
+    threads = [threading.Thread(target=stream, args=(args.base_url, args.key, a, 160, marks, a)) for a in warm]
+    for t in threads:
+        t.start()
+    time.sleep(4)
+    arrival = time.perf_counter()
+    cold_marks = []
+    stream(args.base_url, args.key, args.cold, 8, cold_marks, "cold")
+    for t in threads:
+        t.join()
+    gaps_before, gaps_window = [], []
+    for label in warm:
+        times = sorted(t for t, l in marks if l == label)
+        for a, b in zip(times, times[1:]):
+            if b < arrival:
+                gaps_before.append(b - a)
+            elif a < arrival + (cold_marks[0][0] - arrival if cold_marks else 1) + 0.5:
+                gaps_window.append(b - a)
+    print(json.dumps({
+        "streams": len(warm), "cold_adapter": args.cold,
+        "cold_first_token_seconds": (cold_marks[0][0] - arrival) if cold_marks else None,
+        "gap_median_before_ms": statistics.median(gaps_before) * 1000,
+        "gap_max_before_ms": max(gaps_before) * 1000,
+        "gap_max_around_arrival_ms": max(gaps_window) * 1000 if gaps_window else None,
+    }, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
