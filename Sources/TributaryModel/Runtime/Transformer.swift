@@ -36,8 +36,10 @@ public final class Transformer: @unchecked Sendable {
     private let globalRope: RotaryEmbedding
     private let slidingRope: RotaryEmbedding?
 
-    /// Creates a forward pass for `weights`; decode kernels use `decodeThreads` threads (default: one per core).
-    public init(configuration: TransformerConfiguration, weights: ModelWeights, decodeThreads: Int = QuantizedDecodePath.defaultThreads) {
+    /// Creates a forward pass for `weights`; decode kernels use `decodeThreads` threads (default: one per core)
+    /// and give way to BLAS from `decodeBLASRows` decode rows per step (0: never).
+    public init(configuration: TransformerConfiguration, weights: ModelWeights, decodeThreads: Int = QuantizedDecodePath.defaultThreads,
+                decodeBLASRows: Int = QuantizedDecodePath.defaultBLASRows) {
         self.configuration = configuration
         self.weights = weights
         globalRope = RotaryEmbedding(dimensions: configuration.headDimension, base: configuration.ropeBase, style: configuration.ropeStyle)
@@ -45,7 +47,7 @@ public final class Transformer: @unchecked Sendable {
             RotaryEmbedding(dimensions: configuration.headDimension, base: $0, style: configuration.ropeStyle)
         }
         let hasQuantized = weights.output.quantized != nil || weights.layers.first?.query.quantized != nil
-        decodePath = hasQuantized && QuantizedDecodePath.isEnabled ? QuantizedDecodePath(threads: decodeThreads) : nil
+        decodePath = hasQuantized && QuantizedDecodePath.isEnabled ? QuantizedDecodePath(threads: decodeThreads, blasRows: decodeBLASRows) : nil
         lowRankDecode = LowRankDecode(kernels: QuantizedDecodePath.bestKernels, pool: WorkerPool.shared(threads: decodeThreads))
     }
 

@@ -46,17 +46,23 @@ public final class LinearWeight: Sendable {
     }
 
     /// Computes a step's rows: decode rows from the quantized weights (when present and a decode
-    /// path is given), prefill ranges with BLAS.
+    /// path is given, and the step has fewer decode rows than its BLAS crossover), prefill ranges with BLAS.
     func apply(plan: RowPlan, totalRows: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                decodePath: QuantizedDecodePath?) {
         guard let quantized, let decodePath, !plan.decodeRows.isEmpty else {
             apply(rows: totalRows, input: input, output: output)
             return
         }
-        decodePath.multiply(quantized, rows: plan.decodeRows, input: input, inputStride: inputs, output: output, outputStride: outputs)
-        if let bias {
-            bias.withUnsafeBufferPointer { b in
-                for row in plan.decodeRows { VectorMath.add(b.baseAddress!, into: output + row * outputs, count: outputs) }
+        if decodePath.prefersBLAS(rows: plan.decodeRows.count) {
+            decodePath.gathered(rows: plan.decodeRows, input: input, inputs: inputs, output: output, outputs: outputs) { m, a, c in
+                apply(rows: m, input: a, output: c)
+            }
+        } else {
+            decodePath.multiply(quantized, rows: plan.decodeRows, input: input, inputStride: inputs, output: output, outputStride: outputs)
+            if let bias {
+                bias.withUnsafeBufferPointer { b in
+                    for row in plan.decodeRows { VectorMath.add(b.baseAddress!, into: output + row * outputs, count: outputs) }
+                }
             }
         }
         for range in plan.prefillRanges {

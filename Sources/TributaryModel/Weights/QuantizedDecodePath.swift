@@ -10,11 +10,25 @@ import TributaryKernelsAVX2
 /// accumulated the same way for any number of rows, so a sequence's tokens do not depend on what
 /// it is batched with. Prefill chunks use BLAS.
 ///
+/// From ``blasRows`` decode rows in a step on, one float32 `sgemm` over them is faster than the
+/// kernels (it reads 4-8x more bytes but reuses each weight for every row), and the step uses it
+/// instead; a sequence's last bits then depend on whether its step crossed that line.
+///
 /// Splits output rows over a ``WorkerPool``. One instance belongs to one ``Transformer``
 /// (one engine thread).
 public final class QuantizedDecodePath: @unchecked Sendable {
     public let kernels: QuantizedKernelSet
     let pool: WorkerPool
+    /// Decode rows per step from which BLAS takes over (0: never).
+    public let blasRows: Int
+    private let gatheredInput = ScratchBuffer<Float>()
+    private let gatheredOutput = ScratchBuffer<Float>()
+
+    /// The crossover measured on SmolLM2 with 2 threads (BENCHMARKS.md): 8 rows take 18 ms on the
+    /// kernels and 41 ms with BLAS, 32 rows 72 ms and 57 ms. `TRIBUTARY_DECODE_BLAS_ROWS` overrides.
+    public static var defaultBLASRows: Int {
+        ProcessInfo.processInfo.environment["TRIBUTARY_DECODE_BLAS_ROWS"].flatMap(Int.init) ?? 24
+    }
 
     /// The kernels for this CPU: the AVX2 build when the CPU has AVX2 and FMA, else the portable one.
     public static let bestKernels: QuantizedKernelSet = CPUFeatures.current.hasAVX2FMA ? AVX2Kernels.kernels : .generic
@@ -27,8 +41,10 @@ public final class QuantizedDecodePath: @unchecked Sendable {
         ProcessInfo.processInfo.environment["TRIBUTARY_KERNEL_THREADS"].flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount
     }
 
-    public init(threads: Int = QuantizedDecodePath.defaultThreads, kernels: QuantizedKernelSet = QuantizedDecodePath.bestKernels) {
+    public init(threads: Int = QuantizedDecodePath.defaultThreads, blasRows: Int = QuantizedDecodePath.defaultBLASRows,
+                kernels: QuantizedKernelSet = QuantizedDecodePath.bestKernels) {
         self.kernels = kernels
+        self.blasRows = max(blasRows, 0)
         task.kernels = kernels
         pool = WorkerPool.shared(threads: threads)
     }
@@ -51,6 +67,25 @@ public final class QuantizedDecodePath: @unchecked Sendable {
         }
         task.matrix = nil
         task.rows = []
+    }
+
+    /// Whether a step with `count` decode rows should use BLAS.
+    func prefersBLAS(rows count: Int) -> Bool { blasRows > 0 && count >= blasRows }
+
+    /// Runs `product(m, input, output)` (contiguous rows) over the listed rows, gathering and
+    /// scattering them when they are not already contiguous.
+    func gathered(rows: [Int], input: UnsafePointer<Float>, inputs: Int, output: UnsafeMutablePointer<Float>, outputs: Int,
+                  _ product: (Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+        guard let first = rows.first else { return }
+        if rows.last! - first + 1 == rows.count {
+            product(rows.count, input + first * inputs, output + first * outputs)
+            return
+        }
+        let a = gatheredInput.reserve(rows.count * inputs)
+        let c = gatheredOutput.reserve(rows.count * outputs)
+        for (slot, row) in rows.enumerated() { (a + slot * inputs).update(from: input + row * inputs, count: inputs) }
+        product(rows.count, a, c)
+        for (slot, row) in rows.enumerated() { (output + row * outputs).update(from: c + slot * outputs, count: outputs) }
     }
 
     private let task = DecodeTask()

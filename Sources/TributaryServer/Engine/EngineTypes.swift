@@ -116,6 +116,9 @@ public struct EngineLimits: Sendable {
     public var maxQueuedRequests = 256
     /// Context length per sequence (prompt plus generated tokens).
     public var contextLength = 2048
+    /// Decode rows per step from which float32 BLAS replaces the quantized kernels (0: never, so a
+    /// sequence's tokens never depend on its batch).
+    public var decodeBLASRows = QuantizedDecodePath.defaultBLASRows
 
     public init() {}
 }

@@ -109,7 +109,7 @@ public final class InferenceEngine: Sendable {
     }
 
     private func loop() {
-        let transformer = Transformer(configuration: model.configuration, weights: model.weights)
+        let transformer = Transformer(configuration: model.configuration, weights: model.weights, decodeBLASRows: limits.decodeBLASRows)
         var running: [ActiveSequence] = []
         while true {
             // Wait for work.

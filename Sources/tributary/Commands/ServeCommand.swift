@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import TributaryKernels
+import TributaryModel
 import TributaryServer
 
 /// `tributary serve`: the OpenAI-compatible server.
@@ -35,6 +36,8 @@ struct ServeCommand: AsyncParsableCommand {
     var maxQueue = 256
     @Option(help: "Context length per request (prompt plus generated tokens).")
     var contextLength = 2048
+    @Option(help: "Decode rows per step from which float32 BLAS replaces the quantized kernels (0: never; then a sequence's tokens never depend on its batch).")
+    var decodeBlasRows = QuantizedDecodePath.defaultBLASRows
     @Option(help: "Resident adapter memory budget in MiB.")
     var adapterMemoryMib = 1024
     @Option(help: "Largest JSON request body in KiB.")
@@ -60,6 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.engine.maxRunningSequences = maxRunning
         configuration.engine.maxQueuedRequests = maxQueue
         configuration.engine.contextLength = contextLength
+        configuration.engine.decodeBLASRows = decodeBlasRows
         let source = ledgerSource ?? "\(ProcessInfo.processInfo.hostName)-\(port)"
         let state = try ServerBootstrap.makeState(
             modelPath: model, modelName: modelName, keysPath: keys,

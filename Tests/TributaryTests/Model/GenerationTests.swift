@@ -149,18 +149,58 @@ struct BatchingTests {
             logits = try transformer.forward([BatchItem(cache: cache, tokens: [next])]).last(of: 0)
             alone.append(Array(logits))
         }
-        let caches = prompts.map { _ in KVCache(configuration: model.configuration, maximumLength: 128) }
-        let first = try transformer.forward(zip(caches, prompts).map { BatchItem(cache: $0, tokens: $1) })
+        // The same batch with the quantized decode kernels (default) and with BLAS taking the decode
+        // rows (crossover forced down to 2 rows).
+        for batched in [transformer, Transformer(configuration: model.configuration, weights: model.weights, decodeBLASRows: 2)] {
+            let caches = prompts.map { _ in KVCache(configuration: model.configuration, maximumLength: 128) }
+            let first = try batched.forward(zip(caches, prompts).map { BatchItem(cache: $0, tokens: $1) })
+            let nextTokens = prompts.indices.map { index -> Int in
+                let row = first.last(of: index)
+                return row.indices.max { row[$0] < row[$1] }!
+            }
+            let second = try batched.forward(zip(caches, nextTokens).map { BatchItem(cache: $0, tokens: [$1]) })
+            for index in prompts.indices {
+                // Prefill rows share one sgemm here, whose rounding depends on the batch shape (~1e-7),
+                // and BLAS and the kernels sum in different orders: same tolerance as against the
+                // reference, and the same next token.
+                let comparison = LogitComparison(Array(second.last(of: index)), reference: alone[index])
+                #expect(comparison.relative < ReferenceForwardTests.relativeTolerance, "sequence \(index): \(comparison)")
+                #expect(comparison.sameArgmax)
+            }
+        }
+    }
+
+    @Test("decode rows split by a prefill chunk take the BLAS path correctly")
+    func gatheredDecodeRows() throws {
+        let model = try Fixtures.model("smollm2")
+        let transformer = Transformer(configuration: model.configuration, weights: model.weights, decodeBLASRows: 2)
+        let prompts = ["The river flows", "Hello, my name is"].map { model.tokenizer.encode($0, parseSpecial: true) }
+        let newcomer = model.tokenizer.encode("Once upon a time", parseSpecial: true)
+        var expected: [[Float]] = []
+        var caches: [KVCache] = []
+        for prompt in prompts {
+            // Alone: prefill, then one decode row (the kernels: one row is under the crossover).
+            let cache = KVCache(configuration: model.configuration, maximumLength: 128)
+            let logits = try transformer.forward([BatchItem(cache: cache, tokens: prompt)]).last(of: 0)
+            let next = logits.indices.max { logits[$0] < logits[$1] }!
+            let copy = KVCache(configuration: model.configuration, maximumLength: 128)
+            _ = try transformer.forward([BatchItem(cache: copy, tokens: prompt)])
+            caches.append(copy)
+            expected.append(Array(try transformer.forward([BatchItem(cache: cache, tokens: [next])]).last(of: 0)))
+        }
         let nextTokens = prompts.indices.map { index -> Int in
-            let row = first.last(of: index)
+            let probe = KVCache(configuration: model.configuration, maximumLength: 128)
+            let row = try! transformer.forward([BatchItem(cache: probe, tokens: prompts[index])]).last(of: 0)
             return row.indices.max { row[$0] < row[$1] }!
         }
-        let second = try transformer.forward(zip(caches, nextTokens).map { BatchItem(cache: $0, tokens: [$1]) })
-        for index in prompts.indices {
-            // Prefill rows share one sgemm here, whose rounding depends on the batch shape (~1e-7);
-            // decode rows quantize activations, which can turn that into ~1e-4. Same tolerance as
-            // against the reference, and the same next token.
-            let comparison = LogitComparison(Array(second.last(of: index)), reference: alone[index])
+        // Decode, prefill, decode: the two decode rows are rows 0 and 1 + newcomer.count.
+        let step = try transformer.forward([
+            BatchItem(cache: caches[0], tokens: [nextTokens[0]]),
+            BatchItem(cache: KVCache(configuration: model.configuration, maximumLength: 128), tokens: newcomer),
+            BatchItem(cache: caches[1], tokens: [nextTokens[1]]),
+        ])
+        for (index, item) in [0, 2].enumerated() {
+            let comparison = LogitComparison(Array(step.last(of: item)), reference: expected[index])
             #expect(comparison.relative < ReferenceForwardTests.relativeTolerance, "sequence \(index): \(comparison)")
             #expect(comparison.sameArgmax)
         }
