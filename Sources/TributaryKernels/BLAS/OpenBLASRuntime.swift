@@ -12,6 +12,12 @@ public enum OpenBLASRuntime {
     public static let coreTypeVariable = "OPENBLAS_CORETYPE"
     /// Marker set on the re-executed process so that it never re-executes again.
     public static let reexecMarker = "TRIBUTARY_OPENBLAS_REEXEC"
+    /// Environment variable OpenBLAS reads at load time for how long (2^n cycles) its idle threads spin.
+    public static let threadTimeoutVariable = "OPENBLAS_THREAD_TIMEOUT"
+    /// The spin Tributary asks for unless the environment sets one: 2^10 cycles. OpenBLAS's default
+    /// (2^28, about 0.1 s) keeps its threads spinning after every `sgemm`, on the cores the decode
+    /// kernels' own threads need next; on 2 cores that cost 10-25% of a mixed step (BENCHMARKS.md).
+    public static let defaultThreadTimeout = "10"
 
     /// The name of the kernel set OpenBLAS is using, e.g. `Haswell`, `SkylakeX`, `Prescott`.
     public static var coreName: String {
@@ -51,8 +57,8 @@ public enum OpenBLASRuntime {
     /// A one-line description of the BLAS setup for start-up logs.
     public static func describe() -> String {
         var text = "OpenBLAS core \(coreName), \(threadCount) thread(s)"
-        if let previous = ProcessInfo.processInfo.environment[reexecMarker] {
-            text += " (chosen for this CPU's features; OpenBLAS ran \(previous.replacingOccurrences(of: "from ", with: "")) before)"
+        if let previous = ProcessInfo.processInfo.environment[reexecMarker], previous.hasPrefix("from ") {
+            text += " (chosen for this CPU's features; OpenBLAS ran \(previous.dropFirst(5)) before)"
         }
         return text
     }
@@ -86,17 +92,25 @@ public enum OpenBLASRuntime {
     }
 
     /// Re-executes the current program with `OPENBLAS_CORETYPE` set when OpenBLAS runs kernels
-    /// weaker than the CPU supports (see ``desiredCoreType(environment:current:features:)``).
-    /// Returns normally when no re-execution is needed or possible.
+    /// weaker than the CPU supports (see ``desiredCoreType(environment:current:features:)``), and
+    /// with `OPENBLAS_THREAD_TIMEOUT` set when the environment has none (both are read only when
+    /// the library loads). Returns normally when no re-execution is needed or possible.
     public static func reexecWithCorrectCoreIfNeeded(
         arguments: [String] = CommandLine.arguments,
         features: CPUFeatures = .current
     ) {
         let environment = ProcessInfo.processInfo.environment
         if environment[reexecMarker] != nil { return }
-        guard let desired = desiredCoreType(environment: environment, current: coreName, features: features) else { return }
-        setenv(coreTypeVariable, desired, 1)
-        setenv(reexecMarker, "from \(coreName)", 1)
+        let desired = desiredCoreType(environment: environment, current: coreName, features: features)
+        let needsTimeout = environment[threadTimeoutVariable] == nil
+        guard desired != nil || needsTimeout else { return }
+        if let desired {
+            setenv(coreTypeVariable, desired, 1)
+            setenv(reexecMarker, "from \(coreName)", 1)
+        } else {
+            setenv(reexecMarker, "thread timeout", 1)
+        }
+        if needsTimeout { setenv(threadTimeoutVariable, defaultThreadTimeout, 1) }
         var cArguments = arguments.map { strdup($0) }
         cArguments.append(nil)
         execv("/proc/self/exe", &cArguments)

@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import TributaryKernels
 
@@ -20,5 +21,7 @@ struct SystemCommand: ParsableCommand {
         print("openblas core: \(OpenBLASRuntime.coreName) (recommended: \(recommended ?? "OpenBLAS's own choice"))")
         print("openblas config: \(OpenBLASRuntime.configuration)")
         print("openblas threads: \(OpenBLASRuntime.threadCount)")
+        let timeout = ProcessInfo.processInfo.environment[OpenBLASRuntime.threadTimeoutVariable] ?? "OpenBLAS default (28)"
+        print("openblas idle-thread spin: 2^\(timeout) cycles")
     }
 }
