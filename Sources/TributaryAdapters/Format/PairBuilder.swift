@@ -1,3 +1,4 @@
+import TributaryKernels
 import TributaryModel
 
 /// Collects validated low-rank pairs into the `[layer][module]` table of ``LoRAWeights``.
@@ -51,10 +52,10 @@ struct PairBuilder {
         guard aShape.rows == rank else {
             throw AdapterError(file, "tensor \(names.a): rank \(aShape.rows) but the configuration says r = \(rank)")
         }
-        if let bad = aValues.firstIndex(where: { !$0.isFinite }) {
+        if let bad = aValues.withUnsafeBufferPointer({ VectorMath.firstNonFinite($0.baseAddress!, count: $0.count) }) {
             throw AdapterError(file, "tensor \(names.a): element \(bad) is \(aValues[bad]) (NaN or infinite values are refused)")
         }
-        if let bad = bValues.firstIndex(where: { !$0.isFinite }) {
+        if let bad = bValues.withUnsafeBufferPointer({ VectorMath.firstNonFinite($0.baseAddress!, count: $0.count) }) {
             throw AdapterError(file, "tensor \(names.b): element \(bad) is \(bValues[bad]) (NaN or infinite values are refused)")
         }
         guard scale.isFinite else { throw AdapterError(file, "tensor \(names.a): scale is not finite") }

@@ -101,4 +101,23 @@ public enum VectorMath {
         }
         return best
     }
+
+    /// The index of the first NaN or infinity, or nil: eight lanes at a time on the exponent bits
+    /// (all ones only for NaN and infinity), then the exact index within the first bad group.
+    @inlinable
+    public static func firstNonFinite(_ x: UnsafePointer<Float>, count: Int) -> Int? {
+        let raw = UnsafeRawPointer(x)
+        let exponent = SIMD8<UInt32>(repeating: 0x7F80_0000)
+        var i = 0
+        while i + 8 <= count {
+            let bits = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<UInt32>.self)
+            if any((bits & exponent) .== exponent) { break }
+            i += 8
+        }
+        while i < count {
+            if !x[i].isFinite { return i }
+            i += 1
+        }
+        return nil
+    }
 }

@@ -9,16 +9,21 @@ public final class FloatStorage: @unchecked Sendable {
         buffer.initialize(repeating: 0)
     }
 
-    /// Copies `values`.
+    /// Allocates `count` floats that the caller fills completely before any read.
+    private init(uninitializedCount count: Int) {
+        buffer = .allocate(capacity: count)
+    }
+
+    /// Copies `values` (one pass: no zero-filling first).
     public convenience init(_ values: [Float]) {
-        self.init(count: values.count)
+        self.init(uninitializedCount: values.count)
         _ = buffer.initialize(from: values)
     }
 
     /// Copies the transpose of `values`, a `rows × columns` row-major matrix (`columns × rows` after).
     public convenience init(transposing values: [Float], rows: Int, columns: Int) {
         precondition(values.count == rows * columns, "matrix does not match its shape")
-        self.init(count: values.count)
+        self.init(uninitializedCount: values.count)
         let target = buffer.baseAddress!
         values.withUnsafeBufferPointer { source in
             // Sixteen source rows at a time, so each target row is written a whole cache line at a time.
