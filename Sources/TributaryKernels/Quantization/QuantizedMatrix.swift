@@ -70,6 +70,18 @@ public final class QuantizedMatrix: @unchecked Sendable {
 enum QuantizedRepack {
     static func half(_ base: UnsafeRawPointer, _ offset: Int) -> Float { Dequantize.half(base, offset) }
 
+    /// Q4_K / Q5_K: writes the scale and offset of the two 32-element blocks of 64-element `chunk`
+    /// of super-block `superBlock` (6-bit scales and mins at `sc`) and returns the blocks' indices.
+    static func kQuantChunkScales(_ sc: UnsafePointer<UInt8>, d: Float, dmin: Float, superBlock: Int, chunk: Int,
+                                  scales: UnsafeMutablePointer<Float>, offsets: UnsafeMutablePointer<Float>) -> (Int, Int) {
+        let (s1, m1) = Dequantize.kQuantScaleMin(sc, 2 * chunk)
+        let (s2, m2) = Dequantize.kQuantScaleMin(sc, 2 * chunk + 1)
+        let b1 = superBlock * 8 + 2 * chunk, b2 = b1 + 1
+        scales[b1] = d * Float(s1); offsets[b1] = -(dmin * Float(m1))
+        scales[b2] = d * Float(s2); offsets[b2] = -(dmin * Float(m2))
+        return (b1, b2)
+    }
+
     static func repack(_ type: GGMLType, source: UnsafeRawPointer, columns: Int,
                        codes: UnsafeMutableRawPointer, scales: UnsafeMutablePointer<Float>, offsets: UnsafeMutablePointer<Float>) {
         let bytes = codes.assumingMemoryBound(to: UInt8.self)
@@ -93,11 +105,7 @@ enum QuantizedRepack {
                 let qs = (block + 16).assumingMemoryBound(to: UInt8.self)
                 for chunk in 0..<4 {
                     // 64 elements: the low nibbles are the first 32, the high nibbles the next 32.
-                    let (s1, m1) = Dequantize.kQuantScaleMin(sc, 2 * chunk)
-                    let (s2, m2) = Dequantize.kQuantScaleMin(sc, 2 * chunk + 1)
-                    let b1 = s * 8 + 2 * chunk, b2 = b1 + 1
-                    scales[b1] = d * Float(s1); offsets[b1] = -(dmin * Float(m1))
-                    scales[b2] = d * Float(s2); offsets[b2] = -(dmin * Float(m2))
+                    let (b1, b2) = kQuantChunkScales(sc, d: d, dmin: dmin, superBlock: s, chunk: chunk, scales: scales, offsets: offsets)
                     let source = qs + chunk * 32
                     for j in 0..<16 {
                         bytes[b1 * 16 + j] = (source[j] & 0x0F) | ((source[j + 16] & 0x0F) << 4)
@@ -135,11 +143,7 @@ enum QuantizedRepack {
                 let qh = (block + 16).assumingMemoryBound(to: UInt8.self)
                 let ql = (block + 48).assumingMemoryBound(to: UInt8.self)
                 for chunk in 0..<4 {
-                    let (s1, m1) = Dequantize.kQuantScaleMin(sc, 2 * chunk)
-                    let (s2, m2) = Dequantize.kQuantScaleMin(sc, 2 * chunk + 1)
-                    let b1 = s * 8 + 2 * chunk, b2 = b1 + 1
-                    scales[b1] = d * Float(s1); offsets[b1] = -(dmin * Float(m1))
-                    scales[b2] = d * Float(s2); offsets[b2] = -(dmin * Float(m2))
+                    let (b1, b2) = kQuantChunkScales(sc, d: d, dmin: dmin, superBlock: s, chunk: chunk, scales: scales, offsets: offsets)
                     let bit1 = UInt8(1) << UInt8(2 * chunk), bit2 = UInt8(2) << UInt8(2 * chunk)
                     for l in 0..<32 {
                         signed[b1 * 32 + l] = Int8((ql[chunk * 32 + l] & 0x0F) | (qh[l] & bit1 != 0 ? 16 : 0))

@@ -5,29 +5,6 @@
 /// vectors, one row at a time, so a row's delta is also the same whatever else is in the batch.
 /// `@inlinable` so TributaryKernelsAVX2 can instantiate them with AVX2 and FMA.
 public enum LowRankKernels {
-    /// `Σ a[i]·b[i]` over `count` elements, 8 lanes at a time with two accumulators (fixed order).
-    @inlinable @inline(__always)
-    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        let pa = UnsafeRawPointer(a), pb = UnsafeRawPointer(b)
-        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
-        var i = 0
-        while i + 16 <= count {
-            s0.addProduct(pa.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), pb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
-            s1.addProduct(pa.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self), pb.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self))
-            i += 16
-        }
-        if i + 8 <= count {
-            s0.addProduct(pa.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), pb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
-            i += 8
-        }
-        var total = (s0 + s1).sum()
-        while i < count {
-            total += a[i] * b[i]
-            i += 1
-        }
-        return total
-    }
-
     /// `shrunk = alpha · A x` (`A` is `[rank, inputs]`), then
     /// `output[o] += Σ_r shrunk[r] · Bᵀ[r, o]` for `o < outputs` (`Bᵀ` rows are `ldb` floats apart,
     /// so a thread can take a slice of the outputs). Each output adds its `rank` products in order
@@ -37,7 +14,7 @@ public enum LowRankKernels {
         a: UnsafePointer<Float>, bTransposed: UnsafePointer<Float>, ldb: Int, rank: Int, inputs: Int, outputs: Int,
         input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, alpha: Float, shrunk: UnsafeMutablePointer<Float>
     ) {
-        for r in 0..<rank { shrunk[r] = alpha * dot(a + r * inputs, input, count: inputs) }
+        for r in 0..<rank { shrunk[r] = alpha * VectorMath.dot(a + r * inputs, input, count: inputs) }
         let b = UnsafeRawPointer(bTransposed), out = UnsafeMutableRawPointer(output)
         var o = 0
         while o + 32 <= outputs {

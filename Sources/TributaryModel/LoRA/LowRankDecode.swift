@@ -5,8 +5,8 @@ import TributaryKernels
 /// Each decode row's delta is computed by ``LowRankKernels`` on its own (no `sgemm`), so it is the
 /// same whatever the batch holds; a row with several adapters adds their deltas in its binding
 /// order. With at least as many rows as threads each row belongs to one thread; with fewer (one
-/// stream) each thread takes a slice of the outputs and recomputes the small `A x` product itself. Reused for every projection of every step: allocates nothing once its
-/// arrays have grown.
+/// stream) each thread takes a slice of the outputs and recomputes the small `A x` product itself.
+/// Reused for every projection of every step: allocates nothing once its arrays have grown.
 final class LowRankDecode: PoolTask, @unchecked Sendable {
     /// One row's work: which pair, which row, with what multiplier.
     struct Entry {

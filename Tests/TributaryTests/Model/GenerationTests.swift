@@ -178,20 +178,18 @@ struct BatchingTests {
         let newcomer = model.tokenizer.encode("Once upon a time", parseSpecial: true)
         var expected: [[Float]] = []
         var caches: [KVCache] = []
+        var nextTokens: [Int] = []
         for prompt in prompts {
-            // Alone: prefill, then one decode row (the kernels: one row is under the crossover).
-            let cache = KVCache(configuration: model.configuration, maximumLength: 128)
-            let logits = try transformer.forward([BatchItem(cache: cache, tokens: prompt)]).last(of: 0)
+            // Alone: prefill, then one decode row (the kernels: one row is under the crossover); the
+            // prefilled cache is kept for the batched step before that decode row is appended.
+            let alone = KVCache(configuration: model.configuration, maximumLength: 128)
+            let logits = try transformer.forward([BatchItem(cache: alone, tokens: prompt)]).last(of: 0)
             let next = logits.indices.max { logits[$0] < logits[$1] }!
-            let copy = KVCache(configuration: model.configuration, maximumLength: 128)
-            _ = try transformer.forward([BatchItem(cache: copy, tokens: prompt)])
-            caches.append(copy)
-            expected.append(Array(try transformer.forward([BatchItem(cache: cache, tokens: [next])]).last(of: 0)))
-        }
-        let nextTokens = prompts.indices.map { index -> Int in
-            let probe = KVCache(configuration: model.configuration, maximumLength: 128)
-            let row = try! transformer.forward([BatchItem(cache: probe, tokens: prompts[index])]).last(of: 0)
-            return row.indices.max { row[$0] < row[$1] }!
+            let batched = KVCache(configuration: model.configuration, maximumLength: 128)
+            _ = try transformer.forward([BatchItem(cache: batched, tokens: prompt)])
+            caches.append(batched)
+            nextTokens.append(next)
+            expected.append(Array(try transformer.forward([BatchItem(cache: alone, tokens: [next])]).last(of: 0)))
         }
         // Decode, prefill, decode: the two decode rows are rows 0 and 1 + newcomer.count.
         let step = try transformer.forward([
