@@ -44,6 +44,12 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]
         ),
         .target(
+            name: "TributaryKernelsAVX512",
+            dependencies: ["TributaryKernels"],
+            // The same kernels for AVX-512 (16-lane vectors in one register); used only after a CPU feature check.
+            swiftSettings: [.unsafeFlags(["-target-cpu", "skylake-avx512"])]
+        ),
+        .target(
             name: "TributaryFormats",
             dependencies: ["TributaryKernels"]
         ),
@@ -53,7 +59,7 @@ let package = Package(
         ),
         .target(
             name: "TributaryModel",
-            dependencies: ["TributaryKernels", "TributaryKernelsAVX2", "TributaryFormats", "TributaryTokenizers"]
+            dependencies: ["TributaryKernels", "TributaryKernelsAVX2", "TributaryKernelsAVX512", "TributaryFormats", "TributaryTokenizers"]
         ),
         .target(
             name: "TributaryAdapters",
@@ -80,7 +86,7 @@ let package = Package(
         .testTarget(
             name: "TributaryTests",
             dependencies: [
-                "TributaryKernels", "TributaryKernelsAVX2", "TributaryFormats", "TributaryTokenizers", "TributaryModel",
+                "TributaryKernels", "TributaryKernelsAVX2", "TributaryKernelsAVX512", "TributaryFormats", "TributaryTokenizers", "TributaryModel",
                 "TributaryLedger", "TributaryAdapters", "TributaryServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

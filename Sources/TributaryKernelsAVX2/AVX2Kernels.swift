@@ -3,10 +3,15 @@ import TributaryKernels
 /// The quantized kernels instantiated for AVX2 + FMA CPUs (this module is compiled with
 /// `-target-cpu haswell`; call it only when ``CPUFeatures/hasAVX2FMA`` is true).
 public enum AVX2Kernels {
+    /// This module's compile target: specializations named after it are compiled for AVX2 + FMA.
+    public enum AVX2Target: KernelTarget {
+        public static var groupsOfEight: Bool { false }
+    }
+
     /// The kernel set.
     public static let kernels = QuantizedKernelSet(
         name: "avx2",
-        multiply: { QuantizedKernels.multiply($0, first: $1, last: $2, count: $3, input: $4, inputRows: $5, inputStride: $6, output: $7, outputStride: $8) },
-        lowRankRow: { LowRankKernels.applyRow(a: $0, bTransposed: $1, ldb: $2, rank: $3, inputs: $4, outputs: $5, input: $6, output: $7,
+        multiply: { QuantizedKernels.multiply(AVX2Kernels.AVX2Target.self, $0, first: $1, last: $2, count: $3, input: $4, inputRows: $5, inputStride: $6, output: $7, outputStride: $8) },
+        lowRankRow: { LowRankKernels.applyRow(AVX2Kernels.AVX2Target.self, a: $0, bTransposed: $1, ldb: $2, rank: $3, inputs: $4, outputs: $5, input: $6, output: $7,
                                               alpha: $8, shrunk: $9) })
 }

@@ -1,49 +1,53 @@
 /// Small-batch matrix products on ``QuantizedMatrix`` weights: dequantize in registers, then
 /// fused multiply-add into float32 input rows.
 ///
-/// Each 32-column chunk of a weight row is expanded to four 8-lane float vectors
-/// (`w = q·d + m`, the file's own dequantization, as one fused multiply-add) and multiplied into up to ``groupSize`` input
-/// rows before the next chunk, so a batch of decode rows expands each weight once per group
-/// rather than once per row. Every output element is accumulated in the same order for any
-/// number of rows, so a row's result does not depend on what it is batched with.
-/// The kernels are `@inlinable` so a module compiled for newer CPUs (TributaryKernelsAVX2)
-/// can instantiate them with AVX2 and FMA; the plain build works on any x86-64.
+/// Each 32-column chunk of a weight row is expanded to two 16-lane float vectors (`w = q·d + m`,
+/// the file's own dequantization, as one fused multiply-add) and multiplied into a group of input
+/// rows (``KernelTarget/rowsPerGroup``) before the next chunk, so a batch of decode rows expands
+/// each weight once per group rather than once per row. Every output element is accumulated in
+/// the same order for any number of rows, so a row's result does not depend on what it is batched
+/// with. The kernels are `@inlinable` and generic over a ``KernelTarget`` so the modules compiled
+/// for newer CPUs (TributaryKernelsAVX2, TributaryKernelsAVX512) instantiate their own copies:
+/// 16-lane vectors are one register with AVX-512 and two with AVX2.
 public enum QuantizedKernels {
-    /// Input rows that share one expansion of a weight chunk.
-    public static let groupSize = 4
-
-    /// Thirty-two dequantized weights: columns `[0, 8)`, `[8, 16)`, `[16, 24)`, `[24, 32)` of a chunk.
+    /// Thirty-two dequantized weights: columns `[0, 16)` and `[16, 32)` of a chunk.
     @frozen public struct Chunk {
-        public var w0, w1, w2, w3: SIMD8<Float>
+        public var w0, w1: SIMD16<Float>
 
         @inlinable @inline(__always)
-        public init(_ w0: SIMD8<Float>, _ w1: SIMD8<Float>, _ w2: SIMD8<Float>, _ w3: SIMD8<Float>) {
-            self.w0 = w0; self.w1 = w1; self.w2 = w2; self.w3 = w3
+        public init(_ w0: SIMD16<Float>, _ w1: SIMD16<Float>) {
+            self.w0 = w0; self.w1 = w1
         }
 
-        /// `Σ w·x` over the chunk's 32 columns, as an 8-lane partial sum (fixed order).
+        /// `Σ w·x` over the chunk's 32 columns, as a 16-lane partial sum (fixed order).
         @inlinable @inline(__always)
-        public func dot(_ x: UnsafePointer<Float>) -> SIMD8<Float> {
+        public func dot(_ x: UnsafePointer<Float>) -> SIMD16<Float> {
             let p = UnsafeRawPointer(x)
-            var t = w0 * p.loadUnaligned(as: SIMD8<Float>.self)
-            t.addProduct(w1, p.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
-            t.addProduct(w2, p.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self))
-            t.addProduct(w3, p.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
+            var t = w0 * p.loadUnaligned(as: SIMD16<Float>.self)
+            t.addProduct(w1, p.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
             return t
         }
     }
 
+    // Sixteen codes as floats, converted in halves: the standard library's 16-lane conversions are
+    // not inlined (each became a call per chunk), its 8-lane ones are.
     @inlinable @inline(__always)
-    static func floats(_ codes: SIMD8<UInt8>) -> SIMD8<Float> { SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: codes)) }
+    static func floats(_ low: SIMD8<UInt8>, _ high: SIMD8<UInt8>) -> SIMD16<Float> {
+        SIMD16(lowHalf: SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: low)), highHalf: SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: high)))
+    }
 
     @inlinable @inline(__always)
-    static func floats(_ codes: SIMD8<Int8>) -> SIMD8<Float> { SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: codes)) }
+    static func floats(_ raw: UnsafeRawPointer, byteOffset: Int) -> SIMD16<Float> {
+        let low = raw.loadUnaligned(fromByteOffset: byteOffset, as: SIMD8<Int8>.self)
+        let high = raw.loadUnaligned(fromByteOffset: byteOffset + 8, as: SIMD8<Int8>.self)
+        return SIMD16(lowHalf: SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: low)), highHalf: SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: high)))
+    }
 
     /// For weight rows `[first, last)` and each listed input row `r`:
     /// `output[r·outputStride + row] = W[row] · input[r·inputStride ..< +columns]`.
     @inlinable @inline(__always)
-    public static func multiply(
-        _ matrix: QuantizedMatrix, first: Int, last: Int, count: Int,
+    public static func multiply<Target: KernelTarget>(
+        _ target: Target.Type, _ matrix: QuantizedMatrix, first: Int, last: Int, count: Int,
         input: UnsafePointer<Float>, inputRows: UnsafePointer<Int>, inputStride: Int,
         output: UnsafeMutablePointer<Float>, outputStride: Int
     ) {
@@ -53,68 +57,69 @@ public enum QuantizedKernels {
             // Byte j of a block: element j in the low nibble, element j + 16 in the high one.
             let q = matrix.q.assumingMemoryBound(to: UInt8.self)
             let rowBytes = matrix.columns / 2
-            accumulate(first: first, last: last, chunks: chunks, count: count, input: input, inputRows: inputRows,
+            accumulate(target, first: first, last: last, chunks: chunks, count: count, input: input, inputRows: inputRows,
                        inputStride: inputStride, output: output, outputStride: outputStride) { row, c in
                 let raw = UnsafeRawPointer(q + row * rowBytes + c * 16)
                 let low = raw.loadUnaligned(as: SIMD8<UInt8>.self), high = raw.loadUnaligned(fromByteOffset: 8, as: SIMD8<UInt8>.self)
                 let block = row * chunks + c
-                let d = SIMD8<Float>(repeating: matrix.d[block]), m = SIMD8<Float>(repeating: matrix.m[block])
-                return Chunk(m.addingProduct(floats(low & 0x0F), d), m.addingProduct(floats(high & 0x0F), d),
-                             m.addingProduct(floats(low &>> 4), d), m.addingProduct(floats(high &>> 4), d))
+                let d = SIMD16<Float>(repeating: matrix.d[block]), m = SIMD16<Float>(repeating: matrix.m[block])
+                return Chunk(m.addingProduct(floats(low & 0x0F, high & 0x0F), d), m.addingProduct(floats(low &>> 4, high &>> 4), d))
             }
         case (.bytes, 32):
             let q = matrix.q.assumingMemoryBound(to: Int8.self)
-            accumulate(first: first, last: last, chunks: chunks, count: count, input: input, inputRows: inputRows,
+            accumulate(target, first: first, last: last, chunks: chunks, count: count, input: input, inputRows: inputRows,
                        inputStride: inputStride, output: output, outputStride: outputStride) { row, c in
                 let raw = UnsafeRawPointer(q + row * matrix.columns + c * 32)
                 let block = row * chunks + c
-                let d = SIMD8<Float>(repeating: matrix.d[block]), m = SIMD8<Float>(repeating: matrix.m[block])
-                return Chunk(m.addingProduct(floats(raw.loadUnaligned(as: SIMD8<Int8>.self)), d),
-                             m.addingProduct(floats(raw.loadUnaligned(fromByteOffset: 8, as: SIMD8<Int8>.self)), d),
-                             m.addingProduct(floats(raw.loadUnaligned(fromByteOffset: 16, as: SIMD8<Int8>.self)), d),
-                             m.addingProduct(floats(raw.loadUnaligned(fromByteOffset: 24, as: SIMD8<Int8>.self)), d))
+                let d = SIMD16<Float>(repeating: matrix.d[block]), m = SIMD16<Float>(repeating: matrix.m[block])
+                return Chunk(m.addingProduct(floats(raw, byteOffset: 0), d), m.addingProduct(floats(raw, byteOffset: 16), d))
             }
         default:
             // Blocks of 16 (Q6_K): a chunk spans two blocks with their own scales.
             let q = matrix.q.assumingMemoryBound(to: Int8.self)
-            accumulate(first: first, last: last, chunks: chunks, count: count, input: input, inputRows: inputRows,
+            accumulate(target, first: first, last: last, chunks: chunks, count: count, input: input, inputRows: inputRows,
                        inputStride: inputStride, output: output, outputStride: outputStride) { row, c in
                 let raw = UnsafeRawPointer(q + row * matrix.columns + c * 32)
                 let block = row * 2 * chunks + 2 * c
-                let d0 = SIMD8<Float>(repeating: matrix.d[block]), m0 = SIMD8<Float>(repeating: matrix.m[block])
-                let d1 = SIMD8<Float>(repeating: matrix.d[block + 1]), m1 = SIMD8<Float>(repeating: matrix.m[block + 1])
-                return Chunk(m0.addingProduct(floats(raw.loadUnaligned(as: SIMD8<Int8>.self)), d0),
-                             m0.addingProduct(floats(raw.loadUnaligned(fromByteOffset: 8, as: SIMD8<Int8>.self)), d0),
-                             m1.addingProduct(floats(raw.loadUnaligned(fromByteOffset: 16, as: SIMD8<Int8>.self)), d1),
-                             m1.addingProduct(floats(raw.loadUnaligned(fromByteOffset: 24, as: SIMD8<Int8>.self)), d1))
+                let d0 = SIMD16<Float>(repeating: matrix.d[block]), m0 = SIMD16<Float>(repeating: matrix.m[block])
+                let d1 = SIMD16<Float>(repeating: matrix.d[block + 1]), m1 = SIMD16<Float>(repeating: matrix.m[block + 1])
+                return Chunk(m0.addingProduct(floats(raw, byteOffset: 0), d0), m1.addingProduct(floats(raw, byteOffset: 16), d1))
             }
         }
     }
 
-    /// The shared loop: tiles of input rows small enough to stay in the first-level cache, then
-    /// weight rows, then groups of up to four input rows, then chunks. Each input row keeps its own
-    /// 8-lane accumulator and ends with one horizontal sum, whatever the tile and group sizes.
+    /// The shared loop: tiles of input rows small enough to stay near the core, then weight rows,
+    /// then groups of input rows (eight where the target has the registers, else four), then
+    /// chunks. Each input row keeps its own 16-lane accumulator, adds each chunk's
+    /// ``Chunk/dot(_:)`` to it and ends with one horizontal sum, whatever the tile and group sizes.
     @inlinable @inline(__always)
-    static func accumulate(
-        first: Int, last: Int, chunks: Int, count: Int,
+    static func accumulate<Target: KernelTarget>(
+        _ target: Target.Type, first: Int, last: Int, chunks: Int, count: Int,
         input: UnsafePointer<Float>, inputRows: UnsafePointer<Int>, inputStride: Int,
         output: UnsafeMutablePointer<Float>, outputStride: Int,
         expand: (_ row: Int, _ chunk: Int) -> Chunk
     ) {
-        // About 24 KiB of input rows per tile, in whole groups.
-        let tileRows = max(groupSize, (24_576 / (chunks * 128)) / groupSize * groupSize)
+        // About 24 KiB of input rows per tile, in whole groups of eight.
+        let tileRows = max(8, (24_576 / (chunks * 128)) / 8 * 8)
         var tileStart = 0
         while tileStart < count {
             let tileEnd = min(count, tileStart + tileRows)
             for row in first..<last {
                 var start = tileStart
+                if Target.groupsOfEight {
+                    while start + 8 <= tileEnd {
+                        accumulateEight(target, row: row, chunks: chunks, input: input, inputRows: inputRows + start,
+                                        inputStride: inputStride, output: output, outputStride: outputStride, expand: expand)
+                        start += 8
+                    }
+                }
                 while start < tileEnd {
-                    let n = min(groupSize, tileEnd - start)
+                    let n = min(4, tileEnd - start)
                     let x0 = input + inputRows[start] * inputStride
                     let x1 = input + inputRows[start + min(1, n - 1)] * inputStride
                     let x2 = input + inputRows[start + min(2, n - 1)] * inputStride
                     let x3 = input + inputRows[start + min(3, n - 1)] * inputStride
-                    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+                    var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
                     for c in 0..<chunks {
                         let w = expand(row, c)
                         let offset = c * 32
@@ -133,11 +138,38 @@ public enum QuantizedKernels {
             tileStart = tileEnd
         }
     }
+
+    /// Eight input rows against one weight row: each chunk is expanded once for all eight.
+    @inlinable @inline(__always)
+    static func accumulateEight<Target: KernelTarget>(
+        _ target: Target.Type, row: Int, chunks: Int, input: UnsafePointer<Float>, inputRows: UnsafePointer<Int>,
+        inputStride: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
+        expand: (_ row: Int, _ chunk: Int) -> Chunk
+    ) {
+        let x0 = input + inputRows[0] * inputStride, x1 = input + inputRows[1] * inputStride
+        let x2 = input + inputRows[2] * inputStride, x3 = input + inputRows[3] * inputStride
+        let x4 = input + inputRows[4] * inputStride, x5 = input + inputRows[5] * inputStride
+        let x6 = input + inputRows[6] * inputStride, x7 = input + inputRows[7] * inputStride
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+        var a4 = SIMD16<Float>(), a5 = SIMD16<Float>(), a6 = SIMD16<Float>(), a7 = SIMD16<Float>()
+        for c in 0..<chunks {
+            let w = expand(row, c)
+            let offset = c * 32
+            a0 += w.dot(x0 + offset); a1 += w.dot(x1 + offset)
+            a2 += w.dot(x2 + offset); a3 += w.dot(x3 + offset)
+            a4 += w.dot(x4 + offset); a5 += w.dot(x5 + offset)
+            a6 += w.dot(x6 + offset); a7 += w.dot(x7 + offset)
+        }
+        output[inputRows[0] * outputStride + row] = a0.sum(); output[inputRows[1] * outputStride + row] = a1.sum()
+        output[inputRows[2] * outputStride + row] = a2.sum(); output[inputRows[3] * outputStride + row] = a3.sum()
+        output[inputRows[4] * outputStride + row] = a4.sum(); output[inputRows[5] * outputStride + row] = a5.sum()
+        output[inputRows[6] * outputStride + row] = a6.sum(); output[inputRows[7] * outputStride + row] = a7.sum()
+    }
 }
 
 /// The decode kernels in use: the plain build, or one compiled for newer CPUs.
 public struct QuantizedKernelSet: Sendable {
-    /// A name for logs (`generic`, `avx2`).
+    /// A name for logs (`generic`, `avx2`, `avx512`).
     public let name: String
     /// ``QuantizedKernels/multiply(_:first:last:count:input:inputRows:inputStride:output:outputStride:)``:
     /// `(matrix, first, last, count, input, inputRows, inputStride, output, outputStride)`.
@@ -161,7 +193,7 @@ public struct QuantizedKernelSet: Sendable {
     /// The portable build of the kernels.
     public static let generic = QuantizedKernelSet(
         name: "generic",
-        multiply: { QuantizedKernels.multiply($0, first: $1, last: $2, count: $3, input: $4, inputRows: $5, inputStride: $6, output: $7, outputStride: $8) },
-        lowRankRow: { LowRankKernels.applyRow(a: $0, bTransposed: $1, ldb: $2, rank: $3, inputs: $4, outputs: $5, input: $6, output: $7,
+        multiply: { QuantizedKernels.multiply(PortableTarget.self, $0, first: $1, last: $2, count: $3, input: $4, inputRows: $5, inputStride: $6, output: $7, outputStride: $8) },
+        lowRankRow: { LowRankKernels.applyRow(PortableTarget.self, a: $0, bTransposed: $1, ldb: $2, rank: $3, inputs: $4, outputs: $5, input: $6, output: $7,
                                               alpha: $8, shrunk: $9) })
 }

@@ -10,11 +10,11 @@ public enum LowRankKernels {
     /// so a thread can take a slice of the outputs). Each output adds its `rank` products in order
     /// with fused multiply-adds, so a slice computes exactly what the whole row would.
     @inlinable @inline(__always)
-    public static func applyRow(
-        a: UnsafePointer<Float>, bTransposed: UnsafePointer<Float>, ldb: Int, rank: Int, inputs: Int, outputs: Int,
+    public static func applyRow<Target: KernelTarget>(
+        _ target: Target.Type, a: UnsafePointer<Float>, bTransposed: UnsafePointer<Float>, ldb: Int, rank: Int, inputs: Int, outputs: Int,
         input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, alpha: Float, shrunk: UnsafeMutablePointer<Float>
     ) {
-        for r in 0..<rank { shrunk[r] = alpha * VectorMath.dot(a + r * inputs, input, count: inputs) }
+        for r in 0..<rank { shrunk[r] = alpha * VectorMath.dot(target, a + r * inputs, input, count: inputs) }
         let b = UnsafeRawPointer(bTransposed), out = UnsafeMutableRawPointer(output)
         var o = 0
         while o + 32 <= outputs {

@@ -8,6 +8,12 @@ public enum VectorMath {
     /// The dot product of `count` floats.
     @inlinable
     public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        dot(PortableTarget.self, a, b, count: count)
+    }
+
+    /// The same dot product, compiled for `target` (see ``KernelTarget``).
+    @inlinable @inline(__always)
+    public static func dot<Target: KernelTarget>(_ target: Target.Type, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
         var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
         var i = 0
         while i + 32 <= count {

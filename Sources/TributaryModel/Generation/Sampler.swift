@@ -42,49 +42,81 @@ public struct Sampler: Sendable {
     }
 
     /// Picks the next token from `logits` (modified in place by penalties).
+    ///
+    /// Never sorts the whole vocabulary: the draw needs the tokens in order of likelihood only when
+    /// top-k or top-p truncate the list, and then only its head. Tokens within a logit window of
+    /// the best are sorted; the window widens only when the truncation reaches past it, so the
+    /// kept set is exactly what a full sort would keep. Allocates nothing once its buffers have grown.
     public mutating func sample(_ logits: UnsafeMutableBufferPointer<Float>) -> Int {
         applyPenalties(logits)
         let p = parameters
-        if p.isGreedy { return VectorMath.argmax(logits.baseAddress!, count: logits.count) }
+        let best = VectorMath.argmax(logits.baseAddress!, count: logits.count)
+        if p.isGreedy { return best }
+        let top = logits[best]
+        guard top.isFinite else { return best }
+        // min-p keeps tokens whose probability is at least minP times the best one's.
+        let floor = p.minP > 0 ? top + log(p.minP) : -Float.infinity
+        let temperature = Double(max(p.temperature, 1e-6))
 
-        candidates.removeAll(keepingCapacity: true)
-        for (id, logit) in logits.enumerated() where logit.isFinite { candidates.append((id, logit)) }
-        guard !candidates.isEmpty else { return VectorMath.argmax(logits.baseAddress!, count: logits.count) }
-        // Sorting the whole vocabulary is wasteful: keep a prefix large enough for top-k / top-p.
-        candidates.sort { $0.logit != $1.logit ? $0.logit > $1.logit : $0.id < $1.id }
-        if p.topK > 0, candidates.count > p.topK { candidates.removeSubrange(p.topK...) }
-
-        // Probabilities at temperature 1 decide top-p and min-p (as llama.cpp).
-        var probabilities = softmax(candidates.map(\.logit), temperature: 1)
-        if p.topP < 1 {
-            var cumulative = 0.0
-            var keep = candidates.count
-            for (index, probability) in probabilities.enumerated() {
-                cumulative += probability
-                if cumulative >= Double(p.topP) { keep = index + 1; break }
+        if p.topK == 0 && p.topP >= 1 {
+            // No truncation by rank: every finite token above the min-p floor, in vocabulary order.
+            var total = 0.0
+            for logit in logits where logit.isFinite && logit >= floor { total += exp(Double(logit - top) / temperature) }
+            var draw = random.nextUnitFloat() * total
+            var last = best
+            for (id, logit) in logits.enumerated() where logit.isFinite && logit >= floor {
+                draw -= exp(Double(logit - top) / temperature)
+                last = id
+                if draw < 0 { return id }
             }
-            candidates.removeSubrange(keep...)
-            probabilities.removeSubrange(keep...)
+            return last
         }
-        if p.minP > 0, let top = probabilities.first {
-            let threshold = top * Double(p.minP)
-            let keep = max(1, probabilities.firstIndex { $0 < threshold } ?? probabilities.count)
-            candidates.removeSubrange(keep...)
+
+        // Probabilities at temperature 1 relative to the best token, summed over the vocabulary.
+        var totalWeight = 0.0
+        if p.topK == 0 { for logit in logits where logit.isFinite { totalWeight += exp(Double(logit - top)) } }
+        for window: Float in [8, 16, 32, .infinity] {
+            collect(logits, above: top - window)
+            let complete = window == .infinity
+            // Top-k: the k best, which lie inside the window once it holds at least k tokens.
+            var kept = candidates.count
+            var normalizer = totalWeight
+            if p.topK > 0 {
+                if candidates.count < p.topK && !complete { continue }
+                kept = min(p.topK, candidates.count)
+                normalizer = 0
+                for index in 0..<kept { normalizer += exp(Double(candidates[index].logit - top)) }
+            }
+            // Top-p: the shortest head whose probability reaches topP (of the top-k set).
+            if p.topP < 1 {
+                var cumulative = 0.0
+                var reached = false
+                for index in 0..<kept {
+                    cumulative += exp(Double(candidates[index].logit - top)) / normalizer
+                    if cumulative >= Double(p.topP) { kept = index + 1; reached = true; break }
+                }
+                // The head continues past the window: widen it (top-k lists are already whole).
+                if !reached && p.topK == 0 && !complete { continue }
+            }
+            // min-p, then the draw at the requested temperature in order of likelihood.
+            while kept > 1 && candidates[kept - 1].logit < floor { kept -= 1 }
+            var total = 0.0
+            for index in 0..<kept { total += exp(Double(candidates[index].logit - top) / temperature) }
+            var draw = random.nextUnitFloat() * total
+            for index in 0..<kept {
+                draw -= exp(Double(candidates[index].logit - top) / temperature)
+                if draw < 0 { return candidates[index].id }
+            }
+            return candidates[kept - 1].id
         }
-        probabilities = softmax(candidates.map(\.logit), temperature: p.temperature)
-        var draw = random.nextUnitFloat()
-        for (index, probability) in probabilities.enumerated() {
-            draw -= probability
-            if draw < 0 { return candidates[index].id }
-        }
-        return candidates[candidates.count - 1].id
+        return best
     }
 
-    private func softmax(_ logits: [Float], temperature: Float) -> [Double] {
-        guard let maximum = logits.first else { return [] }
-        let t = Double(max(temperature, 1e-6))
-        let exponentials = logits.map { exp((Double($0) - Double(maximum)) / t) }
-        let sum = exponentials.reduce(0, +)
-        return exponentials.map { $0 / sum }
+    /// Fills `candidates` with the finite tokens whose logit is at least `threshold`, most likely
+    /// first (ties by id).
+    private mutating func collect(_ logits: UnsafeMutableBufferPointer<Float>, above threshold: Float) {
+        candidates.removeAll(keepingCapacity: true)
+        for (id, logit) in logits.enumerated() where logit.isFinite && logit >= threshold { candidates.append((id, logit)) }
+        candidates.sort { $0.logit != $1.logit ? $0.logit > $1.logit : $0.id < $1.id }
     }
 }

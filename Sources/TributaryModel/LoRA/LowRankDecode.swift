@@ -4,8 +4,10 @@ import TributaryKernels
 ///
 /// Each decode row's delta is computed by ``LowRankKernels`` on its own (no `sgemm`), so it is the
 /// same whatever the batch holds; a row with several adapters adds their deltas in its binding
-/// order. With at least as many rows as threads each row belongs to one thread; with fewer (one
-/// stream) each thread takes a slice of the outputs and recomputes the small `A x` product itself.
+/// order. With at least as many rows as threads each thread takes a contiguous block of rows:
+/// the step lists rows grouped by adapter, so a thread's rows on one adapter read its `A` and
+/// `Bᵀ` from memory once and from cache after that. With fewer rows than threads (one stream)
+/// each thread takes a slice of the outputs and recomputes the small `A x` product itself.
 /// Reused for every projection of every step: allocates nothing once its arrays have grown.
 final class LowRankDecode: PoolTask, @unchecked Sendable {
     /// One row's work: which pair, which row, with what multiplier.
@@ -13,6 +15,8 @@ final class LowRankDecode: PoolTask, @unchecked Sendable {
         let pair: LoRAPair
         let row: Int
         let alpha: Float
+        /// The row's place among the distinct rows listed (for splitting rows over threads).
+        let ordinal: Int
     }
 
     private let kernels: QuantizedKernelSet
@@ -45,7 +49,7 @@ final class LowRankDecode: PoolTask, @unchecked Sendable {
     /// Adds `row`'s delta with `pair` scaled by `alpha` (rows must be added in ascending order).
     func add(pair: LoRAPair, row: Int, alpha: Float) {
         if entries.last?.row != row { distinctRows += 1 }
-        entries.append(Entry(pair: pair, row: row, alpha: alpha))
+        entries.append(Entry(pair: pair, row: row, alpha: alpha, ordinal: distinctRows - 1))
         maximumRank = max(maximumRank, pair.rank)
     }
 
@@ -75,8 +79,9 @@ final class LowRankDecode: PoolTask, @unchecked Sendable {
         guard let input, let output else { return }
         let scratch = shrunk + part * maximumRank
         if distinctRows >= parts {
-            // A row belongs to one thread, which adds its deltas in the order they were listed.
-            for entry in entries where entry.row % parts == part {
+            // A block of rows belongs to one thread, which adds each row's deltas in the order listed.
+            let block = WorkerPool.range(part: part, parts: parts, count: distinctRows, alignment: 1)
+            for entry in entries where block.contains(entry.ordinal) {
                 kernels.lowRankRow(entry.pair.a.pointer, entry.pair.bTransposed.pointer, outputs, entry.pair.rank, inputs, outputs,
                                    input + entry.row * inputs, output + entry.row * outputs, entry.alpha, scratch)
             }

@@ -1,6 +1,7 @@
 import Foundation
 import TributaryKernels
 import TributaryKernelsAVX2
+import TributaryKernelsAVX512
 
 /// Matrix products on quantized weights for decode rows (one new token per sequence).
 ///
@@ -24,14 +25,25 @@ public final class QuantizedDecodePath: @unchecked Sendable {
     private let gatheredInput = ScratchBuffer<Float>()
     private let gatheredOutput = ScratchBuffer<Float>()
 
-    /// The crossover measured on SmolLM2 with 2 threads (BENCHMARKS.md): 8 rows take 18 ms on the
-    /// kernels and 41 ms with BLAS, 32 rows 72 ms and 57 ms. `TRIBUTARY_DECODE_BLAS_ROWS` overrides.
+    /// The crossover measured on SmolLM2 with 2 threads (BENCHMARKS.md): with the AVX2 kernels,
+    /// 8 rows take 18 ms on the kernels and 41 ms with BLAS, 32 rows 72 ms and 57 ms (crossover 24);
+    /// with the AVX-512 kernels 32 rows take 55-58 ms either way (crossover 32).
+    /// `TRIBUTARY_DECODE_BLAS_ROWS` overrides.
     public static var defaultBLASRows: Int {
-        ProcessInfo.processInfo.environment["TRIBUTARY_DECODE_BLAS_ROWS"].flatMap(Int.init) ?? 24
+        ProcessInfo.processInfo.environment["TRIBUTARY_DECODE_BLAS_ROWS"].flatMap(Int.init) ?? (bestKernels.name == "avx512" ? 32 : 24)
     }
 
-    /// The kernels for this CPU: the AVX2 build when the CPU has AVX2 and FMA, else the portable one.
-    public static let bestKernels: QuantizedKernelSet = CPUFeatures.current.hasAVX2FMA ? AVX2Kernels.kernels : .generic
+    /// The kernels for this CPU: the AVX-512 build, else the AVX2 + FMA one, else the portable one
+    /// (`TRIBUTARY_KERNELS=generic|avx2|avx512` chooses one the CPU supports).
+    public static let bestKernels: QuantizedKernelSet = {
+        let features = CPUFeatures.current
+        let supported = [features.hasAVX512Skylake ? AVX512Kernels.kernels : nil, features.hasAVX2FMA ? AVX2Kernels.kernels : nil,
+                         QuantizedKernelSet.generic].compactMap { $0 }
+        if let wanted = ProcessInfo.processInfo.environment["TRIBUTARY_KERNELS"], let match = supported.first(where: { $0.name == wanted }) {
+            return match
+        }
+        return supported[0]
+    }()
 
     /// Whether the path is on (`TRIBUTARY_QUANTIZED_DECODE=0` turns it off: float32 BLAS everywhere).
     public static var isEnabled: Bool { ProcessInfo.processInfo.environment["TRIBUTARY_QUANTIZED_DECODE"] != "0" }

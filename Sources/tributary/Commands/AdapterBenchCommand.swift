@@ -57,7 +57,7 @@ struct AdapterBenchCommand: ParsableCommand {
         print("| batch | distinct adapters | base ms | LoRA ms | overhead |")
         print("|---|---|---|---|---|")
         let prompt = base.tokenizer.encode("Once upon a time, in a small village by the sea, there lived")
-        for batch in [1, 8, 32] {
+        for batch in [1, 8, 16, 32] {
             let baseTime = try Self.stepTime(transformer, base, prompt: prompt, batch: batch, bindings: { _ in [] }, steps: steps)
             for distinct in [1, 4, 8] where distinct <= max(batch, 1) || distinct == 1 {
                 guard distinct <= adapters.count else { continue }

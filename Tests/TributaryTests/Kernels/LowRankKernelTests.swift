@@ -1,6 +1,7 @@
 import Testing
 import TributaryKernels
 import TributaryKernelsAVX2
+import TributaryKernelsAVX512
 
 /// The per-row LoRA kernel (`B` stored transposed) against a float64 reference, whole and by
 /// output slices (how the worker threads split one row).
@@ -19,7 +20,7 @@ struct LowRankKernelTests {
         let reference = (0..<outputs).map { o in
             Double(start[o]) + Double(alpha) * (0..<rank).reduce(0.0) { $0 + Double(b[o * rank + $1]) * shrunk[$1] }
         }
-        let sets: [QuantizedKernelSet] = CPUFeatures.current.hasAVX2FMA ? [.generic, AVX2Kernels.kernels] : [.generic]
+        let sets: [QuantizedKernelSet] = [.generic] + (CPUFeatures.current.hasAVX2FMA ? [AVX2Kernels.kernels] : []) + (CPUFeatures.current.hasAVX512Skylake ? [AVX512Kernels.kernels] : [])
         for kernels in sets {
             var whole = start
             var sliced = start

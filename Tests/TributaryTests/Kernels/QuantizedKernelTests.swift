@@ -3,6 +3,7 @@ import Testing
 import TributaryFormats
 import TributaryKernels
 import TributaryKernelsAVX2
+import TributaryKernelsAVX512
 
 /// The quantized decode kernels (portable and AVX2 builds) against float64 products of the
 /// dequantized weights, for every block type they read, and the batch invariance the scheduler
@@ -10,7 +11,7 @@ import TributaryKernelsAVX2
 @Suite("Quantized decode kernels")
 struct QuantizedKernelTests {
     static var kernelSets: [QuantizedKernelSet] {
-        CPUFeatures.current.hasAVX2FMA ? [.generic, AVX2Kernels.kernels] : [.generic]
+        [.generic] + (CPUFeatures.current.hasAVX2FMA ? [AVX2Kernels.kernels] : []) + (CPUFeatures.current.hasAVX512Skylake ? [AVX512Kernels.kernels] : [])
     }
 
     /// Runs `kernels` over `inputRows` of `x` (rows of `columns` floats) into rows of `rows` floats.
@@ -29,7 +30,8 @@ struct QuantizedKernelTests {
         let matrix = try #require(QuantizedMatrix(type: tensor.type, source: gguf.data(of: tensor).baseAddress!, rows: tensor.rows, columns: tensor.columns))
         let weights = try gguf.floats(of: tensor)
         var random = SystemRandomNumberGenerator()
-        let inputCount = 6
+        // Eleven rows: one group of eight expanded together, then a group of three.
+        let inputCount = 11
         let x = (0..<(inputCount * tensor.columns)).map { _ in Float.random(in: -2...2, using: &random) }
         for kernels in Self.kernelSets {
             let batched = Self.multiply(kernels, matrix, x: x, inputRows: Array(0..<inputCount), outputRowCount: inputCount)
@@ -46,14 +48,15 @@ struct QuantizedKernelTests {
                     #expect(value.bitPattern == alone[input * tensor.rows + row].bitPattern, "\(type) \(kernels.name): batched and alone differ")
                 }
             }
-            // Rows listed out of order and with gaps land in their own output rows.
-            let scattered = Self.multiply(kernels, matrix, x: x, inputRows: [5, 1, 3], outputRowCount: inputCount)
-            for input in [5, 1, 3] {
+            // Rows listed out of order and with gaps land in their own output rows (nine: a group of eight and one).
+            let listed = [10, 1, 3, 9, 0, 7, 4, 8, 5]
+            let scattered = Self.multiply(kernels, matrix, x: x, inputRows: listed, outputRowCount: inputCount)
+            for input in listed {
                 for row in 0..<tensor.rows {
                     #expect(scattered[input * tensor.rows + row].bitPattern == batched[input * tensor.rows + row].bitPattern)
                 }
             }
-            #expect(scattered[0 * tensor.rows].isNaN, "rows not listed are left alone")
+            #expect(scattered[2 * tensor.rows].isNaN && scattered[6 * tensor.rows].isNaN, "rows not listed are left alone")
         }
     }
 }
