@@ -1,6 +1,7 @@
 import Foundation
 import ArgumentParser
 import TributaryKernels
+import TributaryModel
 
 /// `tributary system`: what the machine and the BLAS library provide.
 struct SystemCommand: ParsableCommand {
@@ -18,6 +19,7 @@ struct SystemCommand: ParsableCommand {
         }
         print("cpu: \(features.modelName)")
         print("avx2+fma: \(features.hasAVX2FMA), avx512 (SkylakeX set): \(features.hasAVX512Skylake)")
+        print("decode kernels: \(QuantizedDecodePath.bestKernels.name) (decode rows per step from which BLAS takes over: \(QuantizedDecodePath.defaultBLASRows))")
         print("openblas core: \(OpenBLASRuntime.coreName) (recommended: \(recommended ?? "OpenBLAS's own choice"))")
         print("openblas config: \(OpenBLASRuntime.configuration)")
         print("openblas threads: \(OpenBLASRuntime.threadCount)")
