@@ -3,7 +3,7 @@
 ///
 /// Each 32-column chunk of a weight row is expanded to two 16-lane float vectors (`w = q·d + m`,
 /// the file's own dequantization, as one fused multiply-add) and multiplied into a group of input
-/// rows (``KernelTarget/rowsPerGroup``) before the next chunk, so a batch of decode rows expands
+/// rows (eight or four, ``KernelTarget/groupsOfEight``) before the next chunk, so a batch of decode rows expands
 /// each weight once per group rather than once per row. Every output element is accumulated in
 /// the same order for any number of rows, so a row's result does not depend on what it is batched
 /// with. The kernels are `@inlinable` and generic over a ``KernelTarget`` so the modules compiled
@@ -171,6 +171,9 @@ public enum QuantizedKernels {
 public struct QuantizedKernelSet: Sendable {
     /// A name for logs (`generic`, `avx2`, `avx512`).
     public let name: String
+    /// Decode rows per step from which one float32 `sgemm` is as fast as these kernels, measured on
+    /// SmolLM2 with 2 threads (BENCHMARKS.md): 24 for the 8-register-wide builds, 32 with AVX-512.
+    public let blasCrossoverRows: Int
     /// ``QuantizedKernels/multiply(_:first:last:count:input:inputRows:inputStride:output:outputStride:)``:
     /// `(matrix, first, last, count, input, inputRows, inputStride, output, outputStride)`.
     public let multiply: @Sendable (QuantizedMatrix, Int, Int, Int, UnsafePointer<Float>, UnsafePointer<Int>, Int,
@@ -180,19 +183,20 @@ public struct QuantizedKernelSet: Sendable {
     public let lowRankRow: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, Int, UnsafePointer<Float>,
                                       UnsafeMutablePointer<Float>, Float, UnsafeMutablePointer<Float>) -> Void
 
-    public init(name: String,
+    public init(name: String, blasCrossoverRows: Int,
                 multiply: @escaping @Sendable (QuantizedMatrix, Int, Int, Int, UnsafePointer<Float>, UnsafePointer<Int>, Int,
                                                UnsafeMutablePointer<Float>, Int) -> Void,
                 lowRankRow: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, Int, UnsafePointer<Float>,
                                                  UnsafeMutablePointer<Float>, Float, UnsafeMutablePointer<Float>) -> Void) {
         self.name = name
+        self.blasCrossoverRows = blasCrossoverRows
         self.multiply = multiply
         self.lowRankRow = lowRankRow
     }
 
     /// The portable build of the kernels.
     public static let generic = QuantizedKernelSet(
-        name: "generic",
+        name: "generic", blasCrossoverRows: 24,
         multiply: { QuantizedKernels.multiply(PortableTarget.self, $0, first: $1, last: $2, count: $3, input: $4, inputRows: $5, inputStride: $6, output: $7, outputStride: $8) },
         lowRankRow: { LowRankKernels.applyRow(PortableTarget.self, a: $0, bTransposed: $1, ldb: $2, rank: $3, inputs: $4, outputs: $5, input: $6, output: $7,
                                               alpha: $8, shrunk: $9) })

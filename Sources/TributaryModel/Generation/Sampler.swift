@@ -12,6 +12,8 @@ public struct Sampler: Sendable {
     /// Tokens subject to the repetition penalty (prompt and generated).
     private var seen: Set<Int> = []
     private var candidates: [(id: Int, logit: Float)] = []
+    /// Each token's weight at the requested temperature (untruncated draws), reused per token.
+    private var weights: [Double] = []
 
     /// Creates a sampler; `promptTokens` count for the repetition penalty only.
     public init(parameters: SamplingParameters, promptTokens: [Int] = []) {
@@ -60,12 +62,17 @@ public struct Sampler: Sendable {
 
         if p.topK == 0 && p.topP >= 1 {
             // No truncation by rank: every finite token above the min-p floor, in vocabulary order.
+            weights.removeAll(keepingCapacity: true)
             var total = 0.0
-            for logit in logits where logit.isFinite && logit >= floor { total += exp(Double(logit - top) / temperature) }
+            for logit in logits {
+                let weight = logit.isFinite && logit >= floor ? exp(Double(logit - top) / temperature) : 0
+                weights.append(weight)
+                total += weight
+            }
             var draw = random.nextUnitFloat() * total
             var last = best
-            for (id, logit) in logits.enumerated() where logit.isFinite && logit >= floor {
-                draw -= exp(Double(logit - top) / temperature)
+            for (id, weight) in weights.enumerated() where weight > 0 {
+                draw -= weight
                 last = id
                 if draw < 0 { return id }
             }

@@ -25,12 +25,10 @@ public final class QuantizedDecodePath: @unchecked Sendable {
     private let gatheredInput = ScratchBuffer<Float>()
     private let gatheredOutput = ScratchBuffer<Float>()
 
-    /// The crossover measured on SmolLM2 with 2 threads (BENCHMARKS.md): with the AVX2 kernels,
-    /// 8 rows take 18 ms on the kernels and 41 ms with BLAS, 32 rows 72 ms and 57 ms (crossover 24);
-    /// with the AVX-512 kernels 32 rows take 55-58 ms either way (crossover 32).
+    /// The crossover of the kernels in use (``QuantizedKernelSet/blasCrossoverRows``);
     /// `TRIBUTARY_DECODE_BLAS_ROWS` overrides.
     public static var defaultBLASRows: Int {
-        ProcessInfo.processInfo.environment["TRIBUTARY_DECODE_BLAS_ROWS"].flatMap(Int.init) ?? (bestKernels.name == "avx512" ? 32 : 24)
+        ProcessInfo.processInfo.environment["TRIBUTARY_DECODE_BLAS_ROWS"].flatMap(Int.init) ?? bestKernels.blasCrossoverRows
     }
 
     /// The kernels for this CPU: the AVX-512 build, else the AVX2 + FMA one, else the portable one

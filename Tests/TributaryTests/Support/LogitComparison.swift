@@ -1,3 +1,5 @@
+import Testing
+
 /// How far one logits vector is from a reference.
 struct LogitComparison: CustomStringConvertible {
     let maximumDifference: Float
@@ -16,6 +18,12 @@ struct LogitComparison: CustomStringConvertible {
 
     /// The difference relative to the reference's logit range.
     var relative: Float { maximumDifference / max(referenceRange, 1e-6) }
+
+    /// Expects the difference within the reference tests' tolerance and the same most likely token.
+    func expectWithinReferenceTolerance(_ label: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(relative < ReferenceForwardTests.relativeTolerance, "\(label): \(self)", sourceLocation: sourceLocation)
+        #expect(sameArgmax, "\(label): a different most likely token", sourceLocation: sourceLocation)
+    }
 
     var description: String { "max |diff| \(maximumDifference) over a range of \(referenceRange) (relative \(relative))" }
 }
