@@ -65,7 +65,7 @@ public enum QuantizedKernels {
                 let d = SIMD16<Float>(repeating: matrix.d[block]), m = SIMD16<Float>(repeating: matrix.m[block])
                 return Chunk(m.addingProduct(floats(low & 0x0F, high & 0x0F), d), m.addingProduct(floats(low &>> 4, high &>> 4), d))
             }
-        case (.bytes, 32):
+        case (.bytes, 32) where matrix.hasOffsets:
             let q = matrix.q.assumingMemoryBound(to: Int8.self)
             accumulate(target, first: first, last: last, chunks: chunks, count: count, input: input, inputRows: inputRows,
                        inputStride: inputStride, output: output, outputStride: outputStride) { row, c in
@@ -74,16 +74,24 @@ public enum QuantizedKernels {
                 let d = SIMD16<Float>(repeating: matrix.d[block]), m = SIMD16<Float>(repeating: matrix.m[block])
                 return Chunk(m.addingProduct(floats(raw, byteOffset: 0), d), m.addingProduct(floats(raw, byteOffset: 16), d))
             }
+        case (.bytes, 32):
+            // Symmetric blocks (Q5_0, Q8_0): `q·d` rounds exactly as `q·d + 0` did.
+            let q = matrix.q.assumingMemoryBound(to: Int8.self)
+            accumulate(target, first: first, last: last, chunks: chunks, count: count, input: input, inputRows: inputRows,
+                       inputStride: inputStride, output: output, outputStride: outputStride) { row, c in
+                let raw = UnsafeRawPointer(q + row * matrix.columns + c * 32)
+                let d = SIMD16<Float>(repeating: matrix.d[row * chunks + c])
+                return Chunk(floats(raw, byteOffset: 0) * d, floats(raw, byteOffset: 16) * d)
+            }
         default:
-            // Blocks of 16 (Q6_K): a chunk spans two blocks with their own scales.
+            // Blocks of 16 (Q6_K, symmetric): a chunk spans two blocks with their own scales.
             let q = matrix.q.assumingMemoryBound(to: Int8.self)
             accumulate(target, first: first, last: last, chunks: chunks, count: count, input: input, inputRows: inputRows,
                        inputStride: inputStride, output: output, outputStride: outputStride) { row, c in
                 let raw = UnsafeRawPointer(q + row * matrix.columns + c * 32)
                 let block = row * 2 * chunks + 2 * c
-                let d0 = SIMD16<Float>(repeating: matrix.d[block]), m0 = SIMD16<Float>(repeating: matrix.m[block])
-                let d1 = SIMD16<Float>(repeating: matrix.d[block + 1]), m1 = SIMD16<Float>(repeating: matrix.m[block + 1])
-                return Chunk(m0.addingProduct(floats(raw, byteOffset: 0), d0), m1.addingProduct(floats(raw, byteOffset: 16), d1))
+                let d0 = SIMD16<Float>(repeating: matrix.d[block]), d1 = SIMD16<Float>(repeating: matrix.d[block + 1])
+                return Chunk(floats(raw, byteOffset: 0) * d0, floats(raw, byteOffset: 16) * d1)
             }
         }
     }

@@ -5,6 +5,9 @@
 /// Q4_0, Q4_1 and Q4_K codes fit in 4 bits and are packed two per byte (`.nibbles`, the same bytes
 /// per weight as the file); Q5_0, Q5_1, Q5_K, Q8_0 and Q6_K codes are stored as bytes (`.bytes`).
 /// Q6_K scales change every 16 elements, so its blocks are 16 long; all others use 32.
+/// Q5_0, Q8_0 and Q6_K blocks are symmetric (`w = d·q`, Q5_0's codes stored minus 16): they keep no
+/// offsets, which decode would otherwise stream for nothing (a quarter of a byte per weight with
+/// blocks of 32, half a byte with Q6_K's 16).
 public final class QuantizedMatrix: @unchecked Sendable {
     /// How codes are stored.
     public enum Codes: Sendable { case nibbles, bytes }
@@ -20,8 +23,10 @@ public final class QuantizedMatrix: @unchecked Sendable {
     public let q: UnsafeMutableRawPointer
     /// Scale per block, row-major `[rows, blocksPerRow]`.
     public let d: UnsafeMutablePointer<Float>
-    /// Offset per block.
+    /// Offset per block (allocated but never read when ``hasOffsets`` is false).
     public let m: UnsafeMutablePointer<Float>
+    /// Whether blocks have offsets; without them every `m` is zero.
+    public let hasOffsets: Bool
     /// The type the codes came from.
     public let sourceType: GGMLType
 
@@ -29,7 +34,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
     public var codeBytesPerRow: Int { codes == .nibbles ? columns / 2 : columns }
 
     /// Bytes held.
-    public var byteCount: Int { rows * codeBytesPerRow + 2 * rows * blocksPerRow * MemoryLayout<Float>.size }
+    public var byteCount: Int { rows * codeBytesPerRow + (hasOffsets ? 2 : 1) * rows * blocksPerRow * MemoryLayout<Float>.size }
 
     /// Whether this representation exists for `type` (others stay on the float32 path).
     public static func supports(_ type: GGMLType) -> Bool {
@@ -47,15 +52,17 @@ public final class QuantizedMatrix: @unchecked Sendable {
         sourceType = type
         blockSize = type == .q6_K ? 16 : 32
         codes = (type == .q4_0 || type == .q4_1 || type == .q4_K) ? .nibbles : .bytes
+        hasOffsets = !(type == .q5_0 || type == .q8_0 || type == .q6_K)
         blocksPerRow = columns / blockSize
         let codeBytes = rows * (codes == .nibbles ? columns / 2 : columns)
         q = .allocate(byteCount: max(codeBytes, 1), alignment: 64)
         d = .allocate(capacity: max(rows * blocksPerRow, 1))
-        m = .allocate(capacity: max(rows * blocksPerRow, 1))
+        // Symmetric types repack into one row's worth of scratch offsets (all zero).
+        m = .allocate(capacity: max(hasOffsets ? rows * blocksPerRow : blocksPerRow, 1))
         let rowBytes = type.byteCount(elements: columns)!
         for row in 0..<rows {
-            QuantizedRepack.repack(type, source: source + row * rowBytes, columns: columns,
-                                   codes: q + row * codeBytesPerRow, scales: d + row * blocksPerRow, offsets: m + row * blocksPerRow)
+            QuantizedRepack.repack(type, source: source + row * rowBytes, columns: columns, codes: q + row * codeBytesPerRow,
+                                   scales: d + row * blocksPerRow, offsets: m + (hasOffsets ? row * blocksPerRow : 0))
         }
     }
 
@@ -127,12 +134,14 @@ enum QuantizedRepack {
                 let block = source + b * blockBytes
                 let d = half(block, 0)
                 scales[b] = d
-                offsets[b] = type == .q5_0 ? -16 * d : half(block, 2)
+                offsets[b] = type == .q5_0 ? 0 : half(block, 2)
+                // Q5_0 is `d·(q - 16)`: stored as the signed code, exactly the same products.
+                let bias: Int8 = type == .q5_0 ? 16 : 0
                 let qh = block.loadUnaligned(fromByteOffset: headerBytes, as: UInt32.self)
                 let qs = (block + headerBytes + 4).assumingMemoryBound(to: UInt8.self)
                 for j in 0..<16 {
-                    signed[b * 32 + j] = Int8((qs[j] & 0x0F) | UInt8(((qh >> UInt32(j)) & 1) << 4))
-                    signed[b * 32 + j + 16] = Int8((qs[j] >> 4) | UInt8(((qh >> UInt32(j + 16)) & 1) << 4))
+                    signed[b * 32 + j] = Int8((qs[j] & 0x0F) | UInt8(((qh >> UInt32(j)) & 1) << 4)) - bias
+                    signed[b * 32 + j + 16] = Int8((qs[j] >> 4) | UInt8(((qh >> UInt32(j + 16)) & 1) << 4)) - bias
                 }
             }
         case .q5_K:
