@@ -43,6 +43,9 @@ public enum QuantizedKernels {
         return SIMD16(lowHalf: SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: low)), highHalf: SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: high)))
     }
 
+    // Index arithmetic in the inner loops wraps (`&*`, `&+`) instead of trapping: the indices are
+    // bounded by the matrix's size, and overflow checks kept the compiler from hoisting them.
+
     /// For weight rows `[first, last)` and each listed input row `r`:
     /// `output[r·outputStride + row] = W[row] · input[r·inputStride ..< +columns]`.
     @inlinable @inline(__always)
@@ -59,9 +62,9 @@ public enum QuantizedKernels {
             let rowBytes = matrix.columns / 2
             accumulate(target, first: first, last: last, chunks: chunks, count: count, input: input, inputRows: inputRows,
                        inputStride: inputStride, output: output, outputStride: outputStride) { row, c in
-                let raw = UnsafeRawPointer(q + row * rowBytes + c * 16)
+                let raw = UnsafeRawPointer(q + (row &* rowBytes &+ c &* 16))
                 let low = raw.loadUnaligned(as: SIMD8<UInt8>.self), high = raw.loadUnaligned(fromByteOffset: 8, as: SIMD8<UInt8>.self)
-                let block = row * chunks + c
+                let block = row &* chunks &+ c
                 let d = SIMD16<Float>(repeating: matrix.d[block]), m = SIMD16<Float>(repeating: matrix.m[block])
                 return Chunk(m.addingProduct(floats(low & 0x0F, high & 0x0F), d), m.addingProduct(floats(low &>> 4, high &>> 4), d))
             }
@@ -69,8 +72,8 @@ public enum QuantizedKernels {
             let q = matrix.q.assumingMemoryBound(to: Int8.self)
             accumulate(target, first: first, last: last, chunks: chunks, count: count, input: input, inputRows: inputRows,
                        inputStride: inputStride, output: output, outputStride: outputStride) { row, c in
-                let raw = UnsafeRawPointer(q + row * matrix.columns + c * 32)
-                let block = row * chunks + c
+                let raw = UnsafeRawPointer(q + (row &* matrix.columns &+ c &* 32))
+                let block = row &* chunks &+ c
                 let d = SIMD16<Float>(repeating: matrix.d[block]), m = SIMD16<Float>(repeating: matrix.m[block])
                 return Chunk(m.addingProduct(floats(raw, byteOffset: 0), d), m.addingProduct(floats(raw, byteOffset: 16), d))
             }
@@ -79,8 +82,8 @@ public enum QuantizedKernels {
             let q = matrix.q.assumingMemoryBound(to: Int8.self)
             accumulate(target, first: first, last: last, chunks: chunks, count: count, input: input, inputRows: inputRows,
                        inputStride: inputStride, output: output, outputStride: outputStride) { row, c in
-                let raw = UnsafeRawPointer(q + row * matrix.columns + c * 32)
-                let d = SIMD16<Float>(repeating: matrix.d[row * chunks + c])
+                let raw = UnsafeRawPointer(q + (row &* matrix.columns &+ c &* 32))
+                let d = SIMD16<Float>(repeating: matrix.d[row &* chunks &+ c])
                 return Chunk(floats(raw, byteOffset: 0) * d, floats(raw, byteOffset: 16) * d)
             }
         default:
@@ -88,8 +91,8 @@ public enum QuantizedKernels {
             let q = matrix.q.assumingMemoryBound(to: Int8.self)
             accumulate(target, first: first, last: last, chunks: chunks, count: count, input: input, inputRows: inputRows,
                        inputStride: inputStride, output: output, outputStride: outputStride) { row, c in
-                let raw = UnsafeRawPointer(q + row * matrix.columns + c * 32)
-                let block = row * 2 * chunks + 2 * c
+                let raw = UnsafeRawPointer(q + (row &* matrix.columns &+ c &* 32))
+                let block = row &* 2 &* chunks &+ 2 &* c
                 let d0 = SIMD16<Float>(repeating: matrix.d[block]), d1 = SIMD16<Float>(repeating: matrix.d[block + 1])
                 return Chunk(floats(raw, byteOffset: 0) * d0, floats(raw, byteOffset: 16) * d1)
             }
@@ -130,7 +133,7 @@ public enum QuantizedKernels {
                     var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
                     for c in 0..<chunks {
                         let w = expand(row, c)
-                        let offset = c * 32
+                        let offset = c &* 32
                         a0 += w.dot(x0 + offset)
                         if n > 1 { a1 += w.dot(x1 + offset) }
                         if n > 2 { a2 += w.dot(x2 + offset) }
@@ -162,7 +165,7 @@ public enum QuantizedKernels {
         var a4 = SIMD16<Float>(), a5 = SIMD16<Float>(), a6 = SIMD16<Float>(), a7 = SIMD16<Float>()
         for c in 0..<chunks {
             let w = expand(row, c)
-            let offset = c * 32
+            let offset = c &* 32
             a0 += w.dot(x0 + offset); a1 += w.dot(x1 + offset)
             a2 += w.dot(x2 + offset); a3 += w.dot(x3 + offset)
             a4 += w.dot(x4 + offset); a5 += w.dot(x5 + offset)
