@@ -44,14 +44,12 @@ final class ForwardWorkspace {
     let finalRows = ScratchBuffer<Float>()
     let logits = ScratchBuffer<Float>()
     // Per-step bookkeeping, emptied and refilled each step (capacity kept: no allocation).
-    var decodeRows: [Int] = []
-    var prefillRanges: [Range<Int>] = []
+    var rowPlan = RowPlan.Storage()
     var loraSegments: [LoRASegment] = []
     var decodeBindings: [DecodeBinding] = []
     var keySegments: [KeyValueSegment] = []
     var selected: [Int] = []
     var firstRow: [Int?] = []
-    var headDecode: [Int] = []
-    var headPrefill: [Range<Int>] = []
+    var headPlan = RowPlan.Storage()
     let loraShrunk = ScratchBuffer<Float>()
 }

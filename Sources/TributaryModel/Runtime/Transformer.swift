@@ -37,9 +37,11 @@ public final class Transformer: @unchecked Sendable {
     private let slidingRope: RotaryEmbedding?
 
     /// Creates a forward pass for `weights`; decode kernels use `decodeThreads` threads (default: one per core)
-    /// and give way to BLAS from `decodeBLASRows` decode rows per step (0: never).
+    /// and give way to BLAS from `decodeBLASRows` decode rows per step (0: never); prefill chunks of
+    /// fewer than `shortPrefillTokens` tokens use the kernels too.
     public init(configuration: TransformerConfiguration, weights: ModelWeights, decodeThreads: Int = QuantizedDecodePath.defaultThreads,
-                decodeBLASRows: Int = QuantizedDecodePath.defaultBLASRows) {
+                decodeBLASRows: Int = QuantizedDecodePath.defaultBLASRows,
+                shortPrefillTokens: Int = QuantizedDecodePath.defaultShortPrefillTokens) {
         self.configuration = configuration
         self.weights = weights
         globalRope = RotaryEmbedding(dimensions: configuration.headDimension, base: configuration.ropeBase, style: configuration.ropeStyle)
@@ -47,7 +49,7 @@ public final class Transformer: @unchecked Sendable {
             RotaryEmbedding(dimensions: configuration.headDimension, base: $0, style: configuration.ropeStyle)
         }
         let hasQuantized = weights.output.quantized != nil || weights.layers.first?.query.quantized != nil
-        decodePath = hasQuantized && QuantizedDecodePath.isEnabled ? QuantizedDecodePath(threads: decodeThreads, blasRows: decodeBLASRows) : nil
+        decodePath = hasQuantized && QuantizedDecodePath.isEnabled ? QuantizedDecodePath(threads: decodeThreads, blasRows: decodeBLASRows, shortPrefillTokens: shortPrefillTokens) : nil
         lowRankDecode = LowRankDecode(kernels: QuantizedDecodePath.bestKernels, pool: WorkerPool.shared(threads: decodeThreads))
     }
 
@@ -83,8 +85,14 @@ public final class Transformer: @unchecked Sendable {
         LoRASegment.fill(items: items, into: &w.loraSegments, decodeBindings: &w.decodeBindings)
         let segments = w.loraSegments
         let decodeBindings = w.decodeBindings
-        RowPlan.fill(items: items, decodeRows: &w.decodeRows, prefillRanges: &w.prefillRanges)
-        let plan = RowPlan(decodeRows: w.decodeRows, prefillRanges: w.prefillRanges)
+        let shortPrefillTokens = decodePath?.shortPrefillTokens ?? 0
+        w.rowPlan.removeAll()
+        row = 0
+        for item in items {
+            w.rowPlan.add(row..<(row + item.tokens.count), shortPrefillTokens: shortPrefillTokens)
+            row += item.tokens.count
+        }
+        let plan = w.rowPlan.plan()
 
         for (index, layer) in weights.layers.enumerated() {
             let projections = Projections(transformer: self, layer: index, rows: rows, segments: segments,
@@ -120,16 +128,22 @@ public final class Transformer: @unchecked Sendable {
             }
         }
         let logits = w.logits.reserve(max(selected.count, 1) * c.vocabularySize)
-        // Logits rows follow the same paths as their sequences' rows (decode: quantized; prefill: BLAS).
-        w.headDecode.removeAll(keepingCapacity: true)
-        w.headPrefill.removeAll(keepingCapacity: true)
+        // Logits rows follow the same paths as their sequences' rows (decode and short chunks:
+        // quantized; longer chunks: BLAS), chosen by each item's own length.
+        w.headPlan.removeAll()
         var target = 0
         for item in items where item.logits != .none {
             let count = item.logits == .last ? 1 : item.tokens.count
-            if item.tokens.count == 1 { w.headDecode.append(target) } else { w.headPrefill.append(target..<(target + count)) }
+            if item.tokens.count == 1 {
+                w.headPlan.decodeRows.append(target)
+            } else if item.tokens.count < shortPrefillTokens {
+                w.headPlan.shortPrefillRows.append(contentsOf: target..<(target + count))
+            } else {
+                w.headPlan.prefillRanges.append(target..<(target + count))
+            }
             target += count
         }
-        weights.output.apply(plan: RowPlan(decodeRows: w.headDecode, prefillRanges: w.headPrefill), totalRows: selected.count,
+        weights.output.apply(plan: w.headPlan.plan(), totalRows: selected.count,
                              input: finalRows, output: logits, decodePath: decodePath)
         return StepLogits(firstRow: w.firstRow, width: c.vocabularySize, base: logits)
     }

@@ -45,11 +45,12 @@ public final class LinearWeight: Sendable {
         if !accumulate { addBias(rows: rows, output: output, ldc: ldc) }
     }
 
-    /// Computes a step's rows: decode rows from the quantized weights (when present and a decode
-    /// path is given, and the step has fewer decode rows than its BLAS crossover), prefill ranges with BLAS.
+    /// Computes a step's rows: decode rows and short prefill chunks from the quantized weights (when
+    /// present and a decode path is given; decode rows through one `sgemm` from the BLAS crossover on),
+    /// longer prefill chunks with BLAS.
     func apply(plan: RowPlan, totalRows: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                decodePath: QuantizedDecodePath?) {
-        guard let quantized, let decodePath, !plan.decodeRows.isEmpty else {
+        guard let quantized, let decodePath, !plan.kernelRows.isEmpty else {
             apply(rows: totalRows, input: input, output: output)
             return
         }
@@ -57,16 +58,24 @@ public final class LinearWeight: Sendable {
             decodePath.gathered(rows: plan.decodeRows, input: input, inputs: inputs, output: output, outputs: outputs) { m, a, c in
                 apply(rows: m, input: a, output: c)
             }
+            multiply(quantized, rows: plan.shortPrefillRows, input: input, output: output, decodePath: decodePath)
         } else {
-            decodePath.multiply(quantized, rows: plan.decodeRows, input: input, inputStride: inputs, output: output, outputStride: outputs)
-            if let bias {
-                bias.withUnsafeBufferPointer { b in
-                    for row in plan.decodeRows { VectorMath.add(b.baseAddress!, into: output + row * outputs, count: outputs) }
-                }
-            }
+            multiply(quantized, rows: plan.kernelRows, input: input, output: output, decodePath: decodePath)
         }
         for range in plan.prefillRanges {
             apply(rows: range.count, input: input + range.lowerBound * inputs, output: output + range.lowerBound * outputs)
+        }
+    }
+
+    /// The listed rows from the quantized weights, plus the bias.
+    private func multiply(_ quantized: QuantizedMatrix, rows: [Int], input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                          decodePath: QuantizedDecodePath) {
+        guard !rows.isEmpty else { return }
+        decodePath.multiply(quantized, rows: rows, input: input, inputStride: inputs, output: output, outputStride: outputs)
+        if let bias {
+            bias.withUnsafeBufferPointer { b in
+                for row in rows { VectorMath.add(b.baseAddress!, into: output + row * outputs, count: outputs) }
+            }
         }
     }
 

@@ -9,7 +9,7 @@ import TributaryKernelsAVX512
 /// bytes than float32, and the kernels expand each weight chunk once for up to four rows. Every
 /// decode row goes through this path whatever the batch holds, and each output element is
 /// accumulated the same way for any number of rows, so a sequence's tokens do not depend on what
-/// it is batched with. Prefill chunks use BLAS.
+/// it is batched with. Prefill chunks use BLAS unless they are short (``shortPrefillTokens``).
 ///
 /// From ``blasRows`` decode rows in a step on, one float32 `sgemm` over them is faster than the
 /// kernels (it reads 4-8x more bytes but reuses each weight for every row), and the step uses it
@@ -22,6 +22,9 @@ public final class QuantizedDecodePath: @unchecked Sendable {
     let pool: WorkerPool
     /// Decode rows per step from which BLAS takes over (0: never).
     public let blasRows: Int
+    /// Prefill chunks of fewer tokens than this go through the kernels too (their rows exactly as
+    /// decode rows would be computed); longer ones through BLAS.
+    public let shortPrefillTokens: Int
     private let gatheredInput = ScratchBuffer<Float>()
     private let gatheredOutput = ScratchBuffer<Float>()
 
@@ -51,10 +54,19 @@ public final class QuantizedDecodePath: @unchecked Sendable {
         ProcessInfo.processInfo.environment["TRIBUTARY_KERNEL_THREADS"].flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount
     }
 
+    /// The kernels' crossover again (``QuantizedKernelSet/blasCrossoverRows``): a chunk of that many rows
+    /// costs about as much in the kernels as one `sgemm`. `TRIBUTARY_SHORT_PREFILL_TOKENS` overrides
+    /// (0 or 1: every prefill chunk through BLAS).
+    public static var defaultShortPrefillTokens: Int {
+        ProcessInfo.processInfo.environment["TRIBUTARY_SHORT_PREFILL_TOKENS"].flatMap(Int.init) ?? bestKernels.blasCrossoverRows
+    }
+
     public init(threads: Int = QuantizedDecodePath.defaultThreads, blasRows: Int = QuantizedDecodePath.defaultBLASRows,
+                shortPrefillTokens: Int = QuantizedDecodePath.defaultShortPrefillTokens,
                 kernels: QuantizedKernelSet = QuantizedDecodePath.bestKernels) {
         self.kernels = kernels
         self.blasRows = max(blasRows, 0)
+        self.shortPrefillTokens = max(shortPrefillTokens, 0)
         task.kernels = kernels
         pool = WorkerPool.shared(threads: threads)
     }
@@ -122,36 +134,60 @@ public final class QuantizedDecodePath: @unchecked Sendable {
     }
 }
 
-/// Which rows of a step go through which path: decode rows (single-token sequences) through the
-/// quantized kernels, prefill chunks through BLAS, one `sgemm` per sequence.
+/// Which rows of a step go through which path.
+///
+/// Decode rows (single-token sequences) and the rows of short prefill chunks (fewer tokens than
+/// ``QuantizedDecodePath/shortPrefillTokens``) go through the quantized kernels; longer chunks
+/// through BLAS, one `sgemm` per sequence. A short chunk costs little in the kernels, while an
+/// `sgemm` streams every float32 weight whatever its row count, so a newcomer's short prompt no
+/// longer makes the running streams wait for a pass over 4x the bytes.
 ///
 /// OpenBLAS rounds a row differently depending on how many rows share the call, so prefill rows
-/// of different sequences are never merged: a sequence's numbers then depend only on its own
-/// chunks, and its tokens do not change with what it is batched with.
+/// of different sequences are never merged; which path a chunk takes depends only on its own
+/// length, and the kernels compute each row alone. A sequence's numbers then depend only on its
+/// own chunks, and its tokens do not change with what it is batched with.
 struct RowPlan {
-    /// Rows of single-token items.
+    /// Rows of single-token items; from the BLAS crossover on they share one gathered `sgemm`.
     let decodeRows: [Int]
-    /// Row ranges of multi-token items, one per item.
+    /// Rows of short prefill chunks: always the kernels.
+    let shortPrefillRows: [Int]
+    /// `decodeRows` followed by `shortPrefillRows`, for one kernel call over both.
+    let kernelRows: [Int]
+    /// Row ranges of longer chunks, one per item.
     let prefillRanges: [Range<Int>]
 
-    /// Fills reusable arrays with the plan of a step (no allocation once they have grown).
-    static func fill(items: [BatchItem], decodeRows: inout [Int], prefillRanges: inout [Range<Int>]) {
-        decodeRows.removeAll(keepingCapacity: true)
-        prefillRanges.removeAll(keepingCapacity: true)
-        var row = 0
-        for item in items {
-            if item.tokens.count == 1 {
-                decodeRows.append(row)
-            } else {
-                prefillRanges.append(row..<(row + item.tokens.count))
-            }
-            row += item.tokens.count
-        }
-    }
+    /// Reusable arrays a plan is built in (no allocation once they have grown).
+    struct Storage {
+        var decodeRows: [Int] = []
+        var shortPrefillRows: [Int] = []
+        var kernelRows: [Int] = []
+        var prefillRanges: [Range<Int>] = []
 
-    /// A plan with explicit rows (e.g. for the output head's selected rows).
-    init(decodeRows: [Int], prefillRanges: [Range<Int>]) {
-        self.decodeRows = decodeRows
-        self.prefillRanges = prefillRanges
+        mutating func removeAll() {
+            decodeRows.removeAll(keepingCapacity: true)
+            shortPrefillRows.removeAll(keepingCapacity: true)
+            kernelRows.removeAll(keepingCapacity: true)
+            prefillRanges.removeAll(keepingCapacity: true)
+        }
+
+        /// Adds one item's rows: a single row is a decode row; a chunk shorter than
+        /// `shortPrefillTokens` goes to the kernels, a longer one to BLAS.
+        mutating func add(_ rows: Range<Int>, shortPrefillTokens: Int) {
+            if rows.count == 1 {
+                decodeRows.append(rows.lowerBound)
+            } else if rows.count < shortPrefillTokens {
+                shortPrefillRows.append(contentsOf: rows)
+            } else {
+                prefillRanges.append(rows)
+            }
+        }
+
+        /// The plan of the rows added so far.
+        mutating func plan() -> RowPlan {
+            kernelRows.removeAll(keepingCapacity: true)
+            kernelRows.append(contentsOf: decodeRows)
+            kernelRows.append(contentsOf: shortPrefillRows)
+            return RowPlan(decodeRows: decodeRows, shortPrefillRows: shortPrefillRows, kernelRows: kernelRows, prefillRanges: prefillRanges)
+        }
     }
 }

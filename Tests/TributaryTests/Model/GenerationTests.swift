@@ -151,7 +151,7 @@ struct BatchingTests {
         }
         // The same batch with the quantized decode kernels (default) and with BLAS taking the decode
         // rows (crossover forced down to 2 rows).
-        for batched in [transformer, Transformer(configuration: model.configuration, weights: model.weights, decodeBLASRows: 2)] {
+        for (variant, batched) in [transformer, Transformer(configuration: model.configuration, weights: model.weights, decodeBLASRows: 2)].enumerated() {
             let caches = prompts.map { _ in KVCache(configuration: model.configuration, maximumLength: 128) }
             let first = try batched.forward(zip(caches, prompts).map { BatchItem(cache: $0, tokens: $1) })
             let nextTokens = prompts.indices.map { index -> Int in
@@ -160,10 +160,14 @@ struct BatchingTests {
             }
             let second = try batched.forward(zip(caches, nextTokens).map { BatchItem(cache: $0, tokens: [$1]) })
             for index in prompts.indices {
-                // Prefill rows share one sgemm here, whose rounding depends on the batch shape (~1e-7),
-                // and BLAS and the kernels sum in different orders: same tolerance as against the
-                // reference, and the same next token.
-                LogitComparison(Array(second.last(of: index)), reference: alone[index]).expectWithinReferenceTolerance("sequence \(index)")
+                if variant == 0 {
+                    // Short prompts and decode rows all take the kernels, which compute each row alone.
+                    #expect(Array(second.last(of: index)) == alone[index], "sequence \(index): batched differs from alone")
+                } else {
+                    // With BLAS taking the decode rows, BLAS and the kernels sum in different orders:
+                    // same tolerance as against the reference, and the same next token.
+                    LogitComparison(Array(second.last(of: index)), reference: alone[index]).expectWithinReferenceTolerance("sequence \(index)")
+                }
             }
         }
     }
@@ -198,6 +202,35 @@ struct BatchingTests {
         for (index, item) in [0, 2].enumerated() {
             LogitComparison(Array(step.last(of: item)), reference: expected[index]).expectWithinReferenceTolerance("sequence \(index)")
         }
+    }
+
+    @Test("short prefill chunks take the kernels: bit for bit the same in any batch, within tolerance of BLAS")
+    func shortPrefillChunks() throws {
+        let model = try Fixtures.model("smollm2")
+        let transformer = Transformer(configuration: model.configuration, weights: model.weights)
+        let short = model.tokenizer.encode("Tell me a long story about rivers and the sea.", parseSpecial: true)
+        #expect(short.count > 1 && short.count < transformer.decodePath!.shortPrefillTokens)
+        let long = model.tokenizer.encode(String(repeating: "The river flows to the sea, and the sea returns it as rain. ", count: 4),
+                                          parseSpecial: true)
+        #expect(long.count >= transformer.decodePath!.shortPrefillTokens)
+        let alone = Array(try transformer.forward([BatchItem(cache: KVCache(configuration: model.configuration, maximumLength: 128), tokens: short)]).last(of: 0))
+
+        // In a step with a decode row before it and a long (BLAS) chunk after it.
+        let running = KVCache(configuration: model.configuration, maximumLength: 128)
+        let first = try transformer.forward([BatchItem(cache: running, tokens: long)]).last(of: 0)
+        let next = first.indices.max { first[$0] < first[$1] }!
+        let step = try transformer.forward([
+            BatchItem(cache: running, tokens: [next]),
+            BatchItem(cache: KVCache(configuration: model.configuration, maximumLength: 128), tokens: short),
+            BatchItem(cache: KVCache(configuration: model.configuration, maximumLength: 128), tokens: long),
+        ])
+        #expect(Array(step.last(of: 1)) == alone, "a short chunk's logits changed with its batch")
+
+        // Against the same chunk through BLAS (short chunks off): the kernels' tolerance.
+        let viaBLAS = Transformer(configuration: model.configuration, weights: model.weights, shortPrefillTokens: 0)
+        let blas = Array(try viaBLAS.forward([BatchItem(cache: KVCache(configuration: model.configuration, maximumLength: 128), tokens: short)]).last(of: 0))
+        LogitComparison(alone, reference: blas).expectWithinReferenceTolerance("short chunk, kernels against BLAS")
+        #expect(alone != blas, "the short chunk did not take the kernels")
     }
 
     @Test("prefill in chunks across the sliding window equals one pass")
