@@ -33,7 +33,8 @@ def main():
     args = parser.parse_args()
     marks = []
     warm = args.warm.split(",")
-    threads = [threading.Thread(target=stream, args=(args.base_url, args.key, a, 160, marks, a)) for a in warm]
+    # Long enough (400 tokens, about 10 s at 8 streams) to run well past the arrival window.
+    threads = [threading.Thread(target=stream, args=(args.base_url, args.key, a, 400, marks, a)) for a in warm]
     for t in threads:
         t.start()
     time.sleep(4)
@@ -43,12 +44,15 @@ def main():
     for t in threads:
         t.join()
     gaps_before, gaps_window = [], []
+    window_end = arrival + (cold_marks[0][0] - arrival if cold_marks else 1) + 0.5
+    # Every running stream must still be streaming after the window, or the window says nothing.
+    still_running = all(any(t > window_end for t, l in marks if l == label) for label in warm)
     for label in warm:
         times = sorted(t for t, l in marks if l == label)
         for a, b in zip(times, times[1:]):
             if b < arrival:
                 gaps_before.append(b - a)
-            elif a < arrival + (cold_marks[0][0] - arrival if cold_marks else 1) + 0.5:
+            elif a < window_end:
                 gaps_window.append(b - a)
     print(json.dumps({
         "streams": len(warm), "cold_adapter": args.cold,
@@ -56,6 +60,8 @@ def main():
         "gap_median_before_ms": statistics.median(gaps_before) * 1000,
         "gap_max_before_ms": max(gaps_before) * 1000,
         "gap_max_around_arrival_ms": max(gaps_window) * 1000 if gaps_window else None,
+        "gap_max_around_arrival_in_steps": max(gaps_window) / statistics.median(gaps_before) if gaps_window else None,
+        "streams_ran_through_window": still_running,
     }, sort_keys=True))
 
 

@@ -157,15 +157,20 @@ public final class AdapterRegistry: Sendable {
 
     // MARK: use
 
-    /// The adapter's weights, loading them on first use, and marking it recently used.
-    public func resolve(name: String) throws(AdapterError) -> ResolvedAdapter {
-        if let hit = state.withLock({ state -> ResolvedAdapter? in
+    /// The adapter's weights if they are in memory (marking it recently used), else nil: never loads.
+    public func resolveIfResident(name: String) -> ResolvedAdapter? {
+        state.withLock { state -> ResolvedAdapter? in
             guard var entry = state.entries[name], let weights = entry.weights else { return nil }
             state.clock += 1
             entry.lastUsed = state.clock
             state.entries[name] = entry
             return ResolvedAdapter(name: name, version: entry.current, owner: entry.owner, weights: weights)
-        }) { return hit }
+        }
+    }
+
+    /// The adapter's weights, loading them on first use, and marking it recently used.
+    public func resolve(name: String) throws(AdapterError) -> ResolvedAdapter {
+        if let hit = resolveIfResident(name: name) { return hit }
 
         let lock = loadLocks.withLock { locks in
             if let lock = locks[name] { return lock }

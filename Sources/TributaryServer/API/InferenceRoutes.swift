@@ -23,12 +23,21 @@ struct InferenceRoutes {
                 throw APIError(.forbidden, "this key may not use adapter \(adapter.name)", param: "model", code: "adapter_not_allowed")
             }
         }
-        // Resolve (and, on first use, load) adapters before queueing, off the engine thread.
+        // Resolve adapters before queueing: resident ones at once, others loaded on the background
+        // loader (off the engine thread and off Swift's cooperative pool, at a lower priority).
         var resolved: [(ResolvedAdapter, Double)] = []
         for adapter in parsed.adapters {
-            do {
-                resolved.append((try state.registry.resolve(name: adapter.name), adapter.scale))
-            } catch {
+            if let resident = state.registry.resolveIfResident(name: adapter.name) {
+                resolved.append((resident, adapter.scale))
+                continue
+            }
+            let registry = state.registry, name = adapter.name
+            switch await BackgroundLoader.shared.run({ () -> Result<ResolvedAdapter, AdapterError> in
+                Result { () throws(AdapterError) in try registry.resolve(name: name) }
+            }) {
+            case .success(let loaded):
+                resolved.append((loaded, adapter.scale))
+            case .failure(let error):
                 throw APIError(.notFound, "adapter \(adapter.name) cannot be used: \(error.problem)", param: "model", code: "adapter_not_found")
             }
         }
