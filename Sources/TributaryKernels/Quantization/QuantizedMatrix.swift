@@ -56,9 +56,9 @@ public final class QuantizedMatrix: @unchecked Sendable {
         blocksPerRow = columns / blockSize
         let codeBytes = rows * (codes == .nibbles ? columns / 2 : columns)
         q = .allocate(byteCount: max(codeBytes, 1), alignment: 64)
-        d = .allocate(capacity: max(rows * blocksPerRow, 1))
+        d = .allocateCacheAligned(capacity: max(rows * blocksPerRow, 1))
         // Symmetric types repack into one row's worth of scratch offsets (all zero).
-        m = .allocate(capacity: max(hasOffsets ? rows * blocksPerRow : blocksPerRow, 1))
+        m = .allocateCacheAligned(capacity: max(hasOffsets ? rows * blocksPerRow : blocksPerRow, 1))
         let rowBytes = type.byteCount(elements: columns)!
         for row in 0..<rows {
             QuantizedRepack.repack(type, source: source + row * rowBytes, columns: columns, codes: q + row * codeBytesPerRow,

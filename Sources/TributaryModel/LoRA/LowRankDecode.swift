@@ -34,7 +34,7 @@ final class LowRankDecode: PoolTask, @unchecked Sendable {
     init(kernels: QuantizedKernelSet, pool: WorkerPool) {
         self.kernels = kernels
         self.pool = pool
-        shrunk = .allocate(capacity: 1)
+        shrunk = .allocateCacheAligned(capacity: 1)
     }
 
     deinit { shrunk.deallocate() }
@@ -60,7 +60,7 @@ final class LowRankDecode: PoolTask, @unchecked Sendable {
         if shrunkCapacity < parts * maximumRank {
             shrunk.deallocate()
             shrunkCapacity = parts * maximumRank
-            shrunk = .allocate(capacity: shrunkCapacity)
+            shrunk = .allocateCacheAligned(capacity: shrunkCapacity)
         }
         self.input = input
         self.output = output

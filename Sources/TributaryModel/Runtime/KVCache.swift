@@ -1,3 +1,5 @@
+import TributaryKernels
+
 /// The keys and values one sequence has produced, per layer.
 ///
 /// Global-attention layers keep every position in a buffer that grows by doubling;
@@ -29,7 +31,7 @@ public final class KVCache: @unchecked Sendable {
             let window = sliding ? configuration.slidingWindow : nil
             let capacity = window.map { min($0, maximumLength) } ?? min(initialCapacity, maximumLength)
             let count = max(capacity, 1) * configuration.keyValueWidth
-            return Layer(keys: .allocate(capacity: count), values: .allocate(capacity: count), capacity: max(capacity, 1), window: window)
+            return Layer(keys: .allocateCacheAligned(capacity: count), values: .allocateCacheAligned(capacity: count), capacity: max(capacity, 1), window: window)
         }
     }
 
@@ -52,8 +54,8 @@ public final class KVCache: @unchecked Sendable {
             var capacity = layers[index].capacity
             while capacity < positions { capacity *= 2 }
             capacity = min(max(capacity, positions), max(maximumLength, positions))
-            let keys = UnsafeMutablePointer<Float>.allocate(capacity: capacity * width)
-            let values = UnsafeMutablePointer<Float>.allocate(capacity: capacity * width)
+            let keys = UnsafeMutablePointer<Float>.allocateCacheAligned(capacity: capacity * width)
+            let values = UnsafeMutablePointer<Float>.allocateCacheAligned(capacity: capacity * width)
             keys.update(from: layers[index].keys, count: length * width)
             values.update(from: layers[index].values, count: length * width)
             layers[index].keys.deallocate()

@@ -1,12 +1,14 @@
+import TributaryKernels
+
 /// A reusable buffer that grows on demand and never shrinks, so steady-state forward passes
-/// allocate nothing.
+/// allocate nothing. It starts on a cache line (``Swift/UnsafeMutablePointer/allocateCacheAligned(capacity:)``).
 final class ScratchBuffer<Element> {
     private(set) var pointer: UnsafeMutablePointer<Element>
     private(set) var capacity: Int
 
     init(capacity: Int = 0) {
         self.capacity = max(capacity, 16)
-        pointer = .allocate(capacity: self.capacity)
+        pointer = .allocateCacheAligned(capacity: self.capacity)
     }
 
     deinit { pointer.deallocate() }
@@ -16,7 +18,7 @@ final class ScratchBuffer<Element> {
         if count > capacity {
             pointer.deallocate()
             capacity = max(count, capacity * 3 / 2)
-            pointer = .allocate(capacity: capacity)
+            pointer = .allocateCacheAligned(capacity: capacity)
         }
         return pointer
     }

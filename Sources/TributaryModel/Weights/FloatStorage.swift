@@ -1,3 +1,5 @@
+import TributaryKernels
+
 /// An owned, fixed-size buffer of floats that several weights may share (tied embeddings).
 public final class FloatStorage: @unchecked Sendable {
     /// The floats; written only while loading, read-only afterwards.
@@ -5,13 +7,13 @@ public final class FloatStorage: @unchecked Sendable {
 
     /// Allocates `count` floats, zero-filled.
     public init(count: Int) {
-        buffer = .allocate(capacity: count)
+        buffer = UnsafeMutableBufferPointer(start: .allocateCacheAligned(capacity: count), count: count)
         buffer.initialize(repeating: 0)
     }
 
     /// Allocates `count` floats that the caller fills completely before any read.
     private init(uninitializedCount count: Int) {
-        buffer = .allocate(capacity: count)
+        buffer = UnsafeMutableBufferPointer(start: .allocateCacheAligned(capacity: count), count: count)
     }
 
     /// Copies `values` (one pass: no zero-filling first).
