@@ -15,7 +15,7 @@ public enum AVX512Kernels {
 
     /// The kernel set.
     public static let kernels = QuantizedKernelSet(
-        name: "avx512", blasCrossoverRows: 32,
+        name: "avx512", blasCrossoverRows: 48,
         multiply: { QuantizedKernels.multiply(AVX512Target.self, $0, first: $1, last: $2, count: $3, input: $4, inputRows: $5,
                                               inputStride: $6, output: $7, outputStride: $8) },
         lowRankRow: { LowRankKernels.applyRow(AVX512Target.self, a: $0, bTransposed: $1, ldb: $2, rank: $3, inputs: $4, outputs: $5,

@@ -29,6 +29,35 @@ public enum QuantizedKernels {
         }
     }
 
+    /// An accumulator's sum in a fixed order: 16 lanes folded to 4, then `(q0 + q1) + (q2 + q3)`.
+    /// ``sums(_:_:_:_:_:_:_:_:)`` computes exactly the same for eight accumulators at once.
+    @inlinable @inline(__always)
+    static func sum(_ a: SIMD16<Float>) -> Float {
+        let q = fold(a)
+        return (q[0] + q[1]) + (q[2] + q[3])
+    }
+
+    @inlinable @inline(__always)
+    static func fold(_ a: SIMD16<Float>) -> SIMD4<Float> {
+        let h = a.lowHalf + a.highHalf
+        return h.lowHalf + h.highHalf
+    }
+
+    /// Eight accumulators' sums, each as ``sum(_:)`` computes it, with the last steps done eight
+    /// lanes at a time (the standard library's `sum()` adds sixteen lanes one by one).
+    @inlinable @inline(__always)
+    static func sums(_ a0: SIMD16<Float>, _ a1: SIMD16<Float>, _ a2: SIMD16<Float>, _ a3: SIMD16<Float>,
+                     _ a4: SIMD16<Float>, _ a5: SIMD16<Float>, _ a6: SIMD16<Float>, _ a7: SIMD16<Float>) -> SIMD8<Float> {
+        let q0 = fold(a0), q1 = fold(a1), q2 = fold(a2), q3 = fold(a3)
+        let q4 = fold(a4), q5 = fold(a5), q6 = fold(a6), q7 = fold(a7)
+        // Pairs: (q0 + q1) and (q2 + q3) of each accumulator...
+        let low = SIMD8(q0[0], q0[2], q1[0], q1[2], q2[0], q2[2], q3[0], q3[2]) + SIMD8(q0[1], q0[3], q1[1], q1[3], q2[1], q2[3], q3[1], q3[3])
+        let high = SIMD8(q4[0], q4[2], q5[0], q5[2], q6[0], q6[2], q7[0], q7[2]) + SIMD8(q4[1], q4[3], q5[1], q5[3], q6[1], q6[3], q7[1], q7[3])
+        // ...then their sum.
+        return SIMD8(low[0], low[2], low[4], low[6], high[0], high[2], high[4], high[6])
+            + SIMD8(low[1], low[3], low[5], low[7], high[1], high[3], high[5], high[7])
+    }
+
     // Sixteen codes as floats, converted in halves: the standard library's 16-lane conversions are
     // not inlined (each became a call per chunk), its 8-lane ones are.
     @inlinable @inline(__always)
@@ -102,7 +131,8 @@ public enum QuantizedKernels {
     /// The shared loop: tiles of input rows small enough to stay near the core, then weight rows,
     /// then groups of input rows (eight where the target has the registers, else four), then
     /// chunks. Each input row keeps its own 16-lane accumulator, adds each chunk's
-    /// ``Chunk/dot(_:)`` to it and ends with one horizontal sum, whatever the tile and group sizes.
+    /// ``Chunk/dot(_:)`` to it and ends with one horizontal sum (``sum(_:)``, or ``sums(_:_:_:_:_:_:_:_:)``
+    /// for a group of eight: the same order), whatever the tile and group sizes.
     @inlinable @inline(__always)
     static func accumulate<Target: KernelTarget>(
         _ target: Target.Type, first: Int, last: Int, chunks: Int, count: Int,
@@ -139,10 +169,10 @@ public enum QuantizedKernels {
                         if n > 2 { a2 += w.dot(x2 + offset) }
                         if n > 3 { a3 += w.dot(x3 + offset) }
                     }
-                    output[inputRows[start] * outputStride + row] = a0.sum()
-                    if n > 1 { output[inputRows[start + 1] * outputStride + row] = a1.sum() }
-                    if n > 2 { output[inputRows[start + 2] * outputStride + row] = a2.sum() }
-                    if n > 3 { output[inputRows[start + 3] * outputStride + row] = a3.sum() }
+                    output[inputRows[start] * outputStride + row] = sum(a0)
+                    if n > 1 { output[inputRows[start + 1] * outputStride + row] = sum(a1) }
+                    if n > 2 { output[inputRows[start + 2] * outputStride + row] = sum(a2) }
+                    if n > 3 { output[inputRows[start + 3] * outputStride + row] = sum(a3) }
                     start += n
                 }
             }
@@ -171,10 +201,16 @@ public enum QuantizedKernels {
             a4 += w.dot(x4 + offset); a5 += w.dot(x5 + offset)
             a6 += w.dot(x6 + offset); a7 += w.dot(x7 + offset)
         }
-        output[inputRows[0] * outputStride + row] = a0.sum(); output[inputRows[1] * outputStride + row] = a1.sum()
-        output[inputRows[2] * outputStride + row] = a2.sum(); output[inputRows[3] * outputStride + row] = a3.sum()
-        output[inputRows[4] * outputStride + row] = a4.sum(); output[inputRows[5] * outputStride + row] = a5.sum()
-        output[inputRows[6] * outputStride + row] = a6.sum(); output[inputRows[7] * outputStride + row] = a7.sum()
+        store(sums(a0, a1, a2, a3, a4, a5, a6, a7), row: row, inputRows: inputRows, output: output, outputStride: outputStride)
+    }
+
+    /// Writes eight sums to their input rows' outputs at column `row`.
+    @inlinable @inline(__always)
+    static func store(_ sums: SIMD8<Float>, row: Int, inputRows: UnsafePointer<Int>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
+        output[inputRows[0] * outputStride + row] = sums[0]; output[inputRows[1] * outputStride + row] = sums[1]
+        output[inputRows[2] * outputStride + row] = sums[2]; output[inputRows[3] * outputStride + row] = sums[3]
+        output[inputRows[4] * outputStride + row] = sums[4]; output[inputRows[5] * outputStride + row] = sums[5]
+        output[inputRows[6] * outputStride + row] = sums[6]; output[inputRows[7] * outputStride + row] = sums[7]
     }
 }
 
@@ -183,7 +219,8 @@ public struct QuantizedKernelSet: Sendable {
     /// A name for logs (`generic`, `avx2`, `avx512`).
     public let name: String
     /// Decode rows per step from which one float32 `sgemm` is as fast as these kernels, measured on
-    /// SmolLM2 with 2 threads (BENCHMARKS.md): 24 for the 8-register-wide builds, 32 with AVX-512.
+    /// SmolLM2 with 2 threads (BENCHMARKS.md): 24 for the 8-register-wide builds, 48 with AVX-512
+    /// (`tributary adapter bench --batches 32,40,48,64` with `TRIBUTARY_DECODE_BLAS_ROWS` 1 and 1000).
     public let blasCrossoverRows: Int
     /// ``QuantizedKernels/multiply(_:first:last:count:input:inputRows:inputStride:output:outputStride:)``:
     /// `(matrix, first, last, count, input, inputRows, inputStride, output, outputStride)`.

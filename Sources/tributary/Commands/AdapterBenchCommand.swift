@@ -18,6 +18,8 @@ struct AdapterBenchCommand: ParsableCommand {
     var loads = 30
     @Option(help: "Decode steps timed per configuration.")
     var steps = 20
+    @Option(help: "Decode rows per step to time, comma-separated (with TRIBUTARY_DECODE_BLAS_ROWS, finds the BLAS crossover).")
+    var batches = "1,8,16,32"
     @OptionGroup var runtime: RuntimeOptions
 
     func run() throws {
@@ -57,7 +59,9 @@ struct AdapterBenchCommand: ParsableCommand {
         print("| batch | distinct adapters | base ms | LoRA ms | overhead |")
         print("|---|---|---|---|---|")
         let prompt = base.tokenizer.encode("Once upon a time, in a small village by the sea, there lived")
-        for batch in [1, 8, 16, 32] {
+        let batchSizes = batches.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 }
+        guard !batchSizes.isEmpty else { throw ValidationError("--batches needs positive row counts, e.g. 1,8,16,32") }
+        for batch in batchSizes {
             let baseTime = try Self.stepTime(transformer, base, prompt: prompt, batch: batch, bindings: { _ in [] }, steps: steps)
             for distinct in [1, 4, 8] where distinct <= max(batch, 1) || distinct == 1 {
                 guard distinct <= adapters.count else { continue }
