@@ -32,13 +32,13 @@ public enum QuantizedKernels {
     /// An accumulator's sum in a fixed order: 16 lanes folded to 4, then `(q0 + q1) + (q2 + q3)`.
     /// ``sums(_:_:_:_:_:_:_:_:)`` computes exactly the same for eight accumulators at once.
     @inlinable @inline(__always)
-    static func sum(_ a: SIMD16<Float>) -> Float {
+    public static func sum(_ a: SIMD16<Float>) -> Float {
         let q = fold(a)
         return (q[0] + q[1]) + (q[2] + q[3])
     }
 
     @inlinable @inline(__always)
-    static func fold(_ a: SIMD16<Float>) -> SIMD4<Float> {
+    public static func fold(_ a: SIMD16<Float>) -> SIMD4<Float> {
         let h = a.lowHalf + a.highHalf
         return h.lowHalf + h.highHalf
     }
@@ -46,7 +46,7 @@ public enum QuantizedKernels {
     /// Eight accumulators' sums, each as ``sum(_:)`` computes it, with the last steps done eight
     /// lanes at a time (the standard library's `sum()` adds sixteen lanes one by one).
     @inlinable @inline(__always)
-    static func sums(_ a0: SIMD16<Float>, _ a1: SIMD16<Float>, _ a2: SIMD16<Float>, _ a3: SIMD16<Float>,
+    public static func sums(_ a0: SIMD16<Float>, _ a1: SIMD16<Float>, _ a2: SIMD16<Float>, _ a3: SIMD16<Float>,
                      _ a4: SIMD16<Float>, _ a5: SIMD16<Float>, _ a6: SIMD16<Float>, _ a7: SIMD16<Float>) -> SIMD8<Float> {
         let q0 = fold(a0), q1 = fold(a1), q2 = fold(a2), q3 = fold(a3)
         let q4 = fold(a4), q5 = fold(a5), q6 = fold(a6), q7 = fold(a7)
@@ -231,15 +231,26 @@ public struct QuantizedKernelSet: Sendable {
     public let lowRankRow: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, Int, UnsafePointer<Float>,
                                       UnsafeMutablePointer<Float>, Float, UnsafeMutablePointer<Float>) -> Void
 
+    /// ``AttentionKernels/scores(_:query:keys:keyStride:count:width:scale:into:)``:
+    /// `(query, keys, keyStride, count, width, scale, scores)`.
+    public let attentionScores: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, Float, UnsafeMutablePointer<Float>) -> Void
+    /// ``AttentionKernels/accumulateValues(_:weights:values:valueStride:count:width:into:)``:
+    /// `(weights, values, valueStride, count, width, output)`.
+    public let attentionValues: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void
+
     public init(name: String, blasCrossoverRows: Int,
                 multiply: @escaping @Sendable (QuantizedMatrix, Int, Int, Int, UnsafePointer<Float>, UnsafePointer<Int>, Int,
                                                UnsafeMutablePointer<Float>, Int) -> Void,
                 lowRankRow: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, Int, UnsafePointer<Float>,
-                                                 UnsafeMutablePointer<Float>, Float, UnsafeMutablePointer<Float>) -> Void) {
+                                                 UnsafeMutablePointer<Float>, Float, UnsafeMutablePointer<Float>) -> Void,
+                attentionScores: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, Float, UnsafeMutablePointer<Float>) -> Void,
+                attentionValues: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void) {
         self.name = name
         self.blasCrossoverRows = blasCrossoverRows
         self.multiply = multiply
         self.lowRankRow = lowRankRow
+        self.attentionScores = attentionScores
+        self.attentionValues = attentionValues
     }
 
     /// The portable build of the kernels.
@@ -247,5 +258,7 @@ public struct QuantizedKernelSet: Sendable {
         name: "generic", blasCrossoverRows: 24,
         multiply: { QuantizedKernels.multiply(PortableTarget.self, $0, first: $1, last: $2, count: $3, input: $4, inputRows: $5, inputStride: $6, output: $7, outputStride: $8) },
         lowRankRow: { LowRankKernels.applyRow(PortableTarget.self, a: $0, bTransposed: $1, ldb: $2, rank: $3, inputs: $4, outputs: $5, input: $6, output: $7,
-                                              alpha: $8, shrunk: $9) })
+                                              alpha: $8, shrunk: $9) },
+        attentionScores: { AttentionKernels.scores(PortableTarget.self, query: $0, keys: $1, keyStride: $2, count: $3, width: $4, scale: $5, into: $6) },
+        attentionValues: { AttentionKernels.accumulateValues(PortableTarget.self, weights: $0, values: $1, valueStride: $2, count: $3, width: $4, into: $5) })
 }

@@ -33,6 +33,8 @@ public final class Transformer: @unchecked Sendable {
     public let decodePath: QuantizedDecodePath?
     /// LoRA deltas of decode rows.
     let lowRankDecode: LowRankDecode
+    /// Attention of decode rows, split over the worker threads.
+    let decodeAttention: DecodeAttention
     private let globalRope: RotaryEmbedding
     private let slidingRope: RotaryEmbedding?
 
@@ -51,6 +53,8 @@ public final class Transformer: @unchecked Sendable {
         let hasQuantized = weights.output.quantized != nil || weights.layers.first?.query.quantized != nil
         decodePath = hasQuantized && QuantizedDecodePath.isEnabled ? QuantizedDecodePath(threads: decodeThreads, blasRows: decodeBLASRows, shortPrefillTokens: shortPrefillTokens) : nil
         lowRankDecode = LowRankDecode(kernels: QuantizedDecodePath.bestKernels, pool: WorkerPool.shared(threads: decodeThreads))
+        decodeAttention = DecodeAttention(configuration: configuration, kernels: QuantizedDecodePath.bestKernels,
+                                          pool: WorkerPool.shared(threads: decodeThreads))
     }
 
     /// Runs one step: appends each item's tokens to its cache and returns the requested logits.
@@ -212,15 +216,22 @@ public final class Transformer: @unchecked Sendable {
                        cosines: cosines + r * half, sines: sines + r * half)
         }
 
+        // Prefill chunks attend here with BLAS; decode rows together on the worker threads.
         let attended = w.attention.reserve(rows * c.queryWidth)
         var row = 0
+        decodeAttention.rows.removeAll(keepingCapacity: true)
         for item in items {
-            attend(layerIndex: layerIndex, sliding: sliding, cache: item.cache, rowStart: row, count: item.tokens.count,
-                   q: q, k: k, v: v, output: attended)
-            item.cache.store(layer: layerIndex, keys: k + row * c.keyValueWidth, values: v + row * c.keyValueWidth,
-                             stride: c.keyValueWidth, firstPosition: item.cache.length, count: item.tokens.count)
+            if item.tokens.count == 1 {
+                decodeAttention.rows.append(DecodeAttention.Row(cache: item.cache, row: row))
+            } else {
+                attend(layerIndex: layerIndex, sliding: sliding, cache: item.cache, rowStart: row, count: item.tokens.count,
+                       q: q, k: k, v: v, output: attended)
+                item.cache.store(layer: layerIndex, keys: k + row * c.keyValueWidth, values: v + row * c.keyValueWidth,
+                                 stride: c.keyValueWidth, firstPosition: item.cache.length, count: item.tokens.count)
+            }
             row += item.tokens.count
         }
+        decodeAttention.run(layerIndex: layerIndex, sliding: sliding, q: q, k: k, v: v, output: attended)
 
         let projected = w.projected.reserve(rows * c.hiddenSize)
         projections.apply(layer.attentionOutput, .output, input: attended, output: projected)
