@@ -64,8 +64,16 @@ final class DecodeAttention: PoolTask, @unchecked Sendable {
     }
 
     func execute(part: Int, parts: Int) {
-        let range = WorkerPool.range(part: part, parts: parts, count: rows.count, alignment: 1)
-        for index in range { attend(rows[index], scratch: scratch[part]) }
+        // Contiguous rows with about equal numbers of positions to attend to (the cost).
+        var total = 0
+        for row in rows { total += row.cache.length + 1 }
+        let low = total * part / parts, high = total * (part + 1) / parts
+        var before = 0
+        for row in rows {
+            let middle = before + (row.cache.length + 1) / 2
+            if middle >= low && middle < high { attend(row, scratch: scratch[part]) }
+            before += row.cache.length + 1
+        }
     }
 
     private func attend(_ item: Row, scratch: Scratch) {
