@@ -105,8 +105,12 @@ public enum EngineError: Error, CustomStringConvertible, Sendable {
 
 /// Limits of the engine's scheduler.
 public struct EngineLimits: Sendable {
-    /// Most prompt (prefill) tokens in one forward step; decode rows come on top.
-    public var maxBatchTokens = 512
+    /// Most prompt (prefill) tokens in one forward step; decode rows come on top, and a step takes
+    /// at least one chunk. Each prompt's chunk is its own `sgemm` whatever the step holds, so big
+    /// steps buy no throughput; they only make running streams wait longer. 128 (one typical
+    /// prompt per step) measured better than 512 on every serving figure but the worst time to
+    /// first token (BENCHMARKS.md, section 4).
+    public var maxBatchTokens = 128
     /// Prompts are prefilled in chunks of this many tokens, at fixed positions (0, C, 2C, ...), so a
     /// sequence's arithmetic never depends on what else is in the batch.
     public var prefillChunkTokens = 256

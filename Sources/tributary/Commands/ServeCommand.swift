@@ -26,10 +26,10 @@ struct ServeCommand: AsyncParsableCommand {
     var keys = "tributary-keys.json"
     @Option var host = "127.0.0.1"
     @Option var port = 8080
-    @Option(help: "Most prompt tokens per forward step (decode rows come on top).")
-    var maxBatchTokens = 512
+    @Option(help: "Most prompt tokens per forward step (decode rows come on top; a step always takes at least one chunk). Small steps keep running streams flowing and start new ones sooner; prompts are never merged into one product, so larger steps gain no throughput.")
+    var maxBatchTokens = EngineLimits().maxBatchTokens
     @Option(help: "Prompts are prefilled in chunks of this many tokens.")
-    var prefillChunk = 256
+    var prefillChunk = EngineLimits().prefillChunkTokens
     @Option(help: "Most sequences generating at once.")
     var maxRunning = 32
     @Option(help: "Most requests waiting; more get 429.")
