@@ -61,6 +61,8 @@ final class DecodeAttention: PoolTask, @unchecked Sendable {
         keys = nil
         values = nil
         self.output = nil
+        // Keep no caches alive past the step (finished sequences' caches are freed).
+        rows.removeAll(keepingCapacity: true)
     }
 
     func execute(part: Int, parts: Int) {
@@ -90,7 +92,8 @@ final class DecodeAttention: PoolTask, @unchecked Sendable {
                                                 count: 1, firstPosition: position))
         var total = 0
         for segment in scratch.segments { total += segment.count }
-        let scores = scratch.scores.reserve(total)
+        // Sized for the longest context at once, so growing contexts never reallocate mid-generation.
+        let scores = scratch.scores.reserve(max(total, cache.maximumLength + 1))
         for head in 0..<c.headCount {
             let group = head / c.groupSize
             var column = 0

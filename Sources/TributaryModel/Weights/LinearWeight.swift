@@ -50,11 +50,12 @@ public final class LinearWeight: Sendable {
     /// longer prefill chunks with BLAS.
     func apply(plan: RowPlan, totalRows: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                decodePath: QuantizedDecodePath?) {
-        guard let quantized, let decodePath, !plan.kernelRows.isEmpty else {
+        guard let quantized, let decodePath else {
+            // No quantized copy (a float model, or the path turned off): one sgemm over every row.
             apply(rows: totalRows, input: input, output: output)
             return
         }
-        if decodePath.prefersBLAS(rows: plan.decodeRows.count) {
+        if !plan.decodeRows.isEmpty && decodePath.prefersBLAS(rows: plan.decodeRows.count) {
             decodePath.gathered(rows: plan.decodeRows, input: input, inputs: inputs, output: output, outputs: outputs) { m, a, c in
                 apply(rows: m, input: a, output: c)
             }

@@ -6,8 +6,8 @@ import TributaryKernelsAVX512
 /// Matrix products on quantized weights for decode rows (one new token per sequence).
 ///
 /// Decode reads every weight once per token: the file's 4- to 8-bit codes stream 4-8x fewer
-/// bytes than float32, and the kernels expand each weight chunk once for up to four rows. Every
-/// decode row goes through this path whatever the batch holds, and each output element is
+/// bytes than float32, and the kernels expand each weight chunk once for up to eight rows (AVX-512;
+/// four otherwise). Below the crossover every decode row goes through this path whatever the batch holds, and each output element is
 /// accumulated the same way for any number of rows, so a sequence's tokens do not depend on what
 /// it is batched with. Prefill chunks use BLAS unless they are short (``shortPrefillTokens``).
 ///
@@ -22,8 +22,9 @@ public final class QuantizedDecodePath: @unchecked Sendable {
     let pool: WorkerPool
     /// Decode rows per step from which BLAS takes over (0: never).
     public let blasRows: Int
-    /// Prefill chunks of fewer tokens than this go through the kernels too (their rows exactly as
-    /// decode rows would be computed); longer ones through BLAS.
+    /// Prefill chunks of fewer tokens than this go through the kernels too (the base product of
+    /// each row exactly as a decode row's; their LoRA deltas stay one `sgemm` pair per chunk);
+    /// longer ones through BLAS.
     public let shortPrefillTokens: Int
     private let gatheredInput = ScratchBuffer<Float>()
     private let gatheredOutput = ScratchBuffer<Float>()
@@ -46,7 +47,8 @@ public final class QuantizedDecodePath: @unchecked Sendable {
         return supported[0]
     }()
 
-    /// Whether the path is on (`TRIBUTARY_QUANTIZED_DECODE=0` turns it off: float32 BLAS everywhere).
+    /// Whether the path is on (`TRIBUTARY_QUANTIZED_DECODE=0` turns it off: float32 BLAS for every
+    /// projection; decode rows' attention keeps its own kernels).
     public static var isEnabled: Bool { ProcessInfo.processInfo.environment["TRIBUTARY_QUANTIZED_DECODE"] != "0" }
 
     /// Default threads: one per core (`TRIBUTARY_KERNEL_THREADS` overrides).

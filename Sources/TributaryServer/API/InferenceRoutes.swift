@@ -31,6 +31,10 @@ struct InferenceRoutes {
                 resolved.append((resident, adapter.scale))
                 continue
             }
+            // An unknown name gets its 404 at once, not after the loads queued before it.
+            guard state.registry.status(name: adapter.name) != nil else {
+                throw APIError(.notFound, "adapter \(adapter.name) cannot be used: no adapter named \(adapter.name)", param: "model", code: "adapter_not_found")
+            }
             let registry = state.registry, name = adapter.name
             switch await BackgroundLoader.shared.run({ () -> Result<ResolvedAdapter, AdapterError> in
                 Result { () throws(AdapterError) in try registry.resolve(name: name) }

@@ -10,7 +10,8 @@ import Glibc
 /// blocked one of Swift's cooperative threads (two on these machines) and took CPU time from the
 /// engine's step at the same priority, lengthening the running streams' gap. On this thread
 /// (`nice` 10, Linux sets it per thread) the running streams keep their cores and the load uses
-/// what they leave.
+/// what they leave. Loads of different adapters wait for each other here (one adapter's
+/// concurrent requests already shared one load).
 public final class BackgroundLoader: @unchecked Sendable {
     /// The process's loader.
     public static let shared = BackgroundLoader(niceness: 10)

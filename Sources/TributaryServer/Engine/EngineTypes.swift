@@ -106,7 +106,8 @@ public enum EngineError: Error, CustomStringConvertible, Sendable {
 /// Limits of the engine's scheduler.
 public struct EngineLimits: Sendable {
     /// Most prompt (prefill) tokens in one forward step; decode rows come on top, and a step takes
-    /// at least one chunk. Each prompt's chunk is its own `sgemm` whatever the step holds, so big
+    /// at least one chunk. Each prompt's chunk is its own `sgemm` whatever the step holds (on
+    /// quantized models; float models take one `sgemm` over the step), so big
     /// steps buy no throughput; they only make running streams wait longer. 128 (one typical
     /// prompt per step) measured better than 512 on every serving figure but the worst time to
     /// first token (BENCHMARKS.md, section 4).

@@ -160,7 +160,8 @@ struct BatchingTests {
             }
             let second = try batched.forward(zip(caches, nextTokens).map { BatchItem(cache: $0, tokens: [$1]) })
             for index in prompts.indices {
-                if variant == 0 {
+                let allInKernels = transformer.decodePath.map { path in prompts.allSatisfy { $0.count < path.shortPrefillTokens } } ?? false
+                if variant == 0 && allInKernels {
                     // Short prompts and decode rows all take the kernels, which compute each row alone.
                     #expect(Array(second.last(of: index)) == alone[index], "sequence \(index): batched differs from alone")
                 } else {
@@ -231,6 +232,22 @@ struct BatchingTests {
         let blas = Array(try viaBLAS.forward([BatchItem(cache: KVCache(configuration: model.configuration, maximumLength: 128), tokens: short)]).last(of: 0))
         LogitComparison(alone, reference: blas).expectWithinReferenceTolerance("short chunk, kernels against BLAS")
         #expect(alone != blas, "the short chunk did not take the kernels")
+    }
+
+    @Test("long prompts prefilled in one step without decode rows each get their own sgemm: equal to alone")
+    func longPromptsNotMerged() throws {
+        let model = try Fixtures.model("smollm2")
+        let transformer = Transformer(configuration: model.configuration, weights: model.weights)
+        let prompts = ["The river flows to the sea, and the sea returns it as rain. ", "Once upon a time, in a village by the sea, there lived "]
+            .map { model.tokenizer.encode(String(repeating: $0, count: 4), parseSpecial: true) }
+        #expect(prompts.allSatisfy { $0.count >= transformer.decodePath!.shortPrefillTokens })
+        let alone = try prompts.map { prompt in
+            Array(try transformer.forward([BatchItem(cache: KVCache(configuration: model.configuration, maximumLength: 128), tokens: prompt)]).last(of: 0))
+        }
+        let together = try transformer.forward(prompts.map { BatchItem(cache: KVCache(configuration: model.configuration, maximumLength: 128), tokens: $0) })
+        for index in prompts.indices {
+            #expect(Array(together.last(of: index)) == alone[index], "prompt \(index) changed when prefilled beside another")
+        }
     }
 
     @Test("prefill in chunks across the sliding window equals one pass")

@@ -16,9 +16,10 @@ struct BackgroundLoaderTests {
     @Test("work runs at niceness 10 on its own thread; concurrent jobs each get their own result")
     func lowerPriorityThread() async throws {
         let callerNiceness = Self.currentNiceness()
-        #expect(callerNiceness == 0)
+        #expect(callerNiceness != nil)
         let inside = await BackgroundLoader.shared.run { Self.currentNiceness() }
-        #expect(inside == 10)
+        // Niceness 10, or the caller's own if a test runner already made it nicer than that.
+        #expect(inside == max(10, callerNiceness ?? 0))
         let results = await withTaskGroup(of: (Int, Int).self) { group in
             for index in 0..<16 {
                 group.addTask { (index, await BackgroundLoader.shared.run { index * index }) }
