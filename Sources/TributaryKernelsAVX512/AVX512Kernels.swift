@@ -20,6 +20,9 @@ public enum AVX512Kernels {
                                               inputStride: $6, output: $7, outputStride: $8) },
         lowRankRow: { LowRankKernels.applyRow(AVX512Target.self, a: $0, bTransposed: $1, ldb: $2, rank: $3, inputs: $4, outputs: $5,
                                               input: $6, output: $7, alpha: $8, shrunk: $9) },
+        narrowHalf: { HalfPrecision.narrow(AVX512Target.self, $0, count: $1, into: $2) },
+        narrowHalfTransposed: { HalfPrecision.narrowTransposed(AVX512Target.self, $0, rows: $1, columns: $2, into: $3) },
+        widenHalf: { HalfPrecision.widen(AVX512Target.self, $0, count: $1, into: $2) },
         attentionScores: { AttentionKernels.scores(AVX512Target.self, query: $0, keys: $1, keyStride: $2, count: $3, width: $4, scale: $5, into: $6) },
         attentionValues: { AttentionKernels.accumulateValues(AVX512Target.self, weights: $0, values: $1, valueStride: $2, count: $3, width: $4, into: $5) })
 }

@@ -63,8 +63,11 @@ struct PairBuilder {
             throw AdapterError(file, "tensor \(names.a): layer \(layer) \(module) appears twice")
         }
         let b = reorderQueryKeyRows(bValues, module: module, rank: rank, layout: layout)
-        pairs[layer][module.rawValue] = LoRAPair(a: FloatStorage(aValues), bTransposed: FloatStorage(transposing: b, rows: outputs, columns: rank),
-                                                  rank: rank, scale: scale)
+        let a = HalfStorage(narrowing: aValues), bTransposed = HalfStorage(narrowingTransposed: b, rows: outputs, columns: rank)
+        for (name, storage) in [(names.a, a), (names.b, bTransposed)] where !storage.isFinite {
+            throw AdapterError(file, "tensor \(name): values beyond half precision (adapters are kept as float16, largest magnitude \(HalfStorage.largestMagnitude))")
+        }
+        pairs[layer][module.rawValue] = LoRAPair(a: a, bTransposed: bTransposed, rank: rank, scale: scale)
         ranks[module.peftName] = max(ranks[module.peftName] ?? 0, rank)
         pairCount += 1
     }

@@ -228,8 +228,14 @@ public struct QuantizedKernelSet: Sendable {
                                     UnsafeMutablePointer<Float>, Int) -> Void
     /// ``LowRankKernels/applyRow(a:bTransposed:ldb:rank:inputs:outputs:input:output:alpha:shrunk:)``:
     /// `(a, bTransposed, ldb, rank, inputs, outputs, input, output, alpha, shrunk)`.
-    public let lowRankRow: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, Int, UnsafePointer<Float>,
+    public let lowRankRow: @Sendable (UnsafePointer<Float16>, UnsafePointer<Float16>, Int, Int, Int, Int, UnsafePointer<Float>,
                                       UnsafeMutablePointer<Float>, Float, UnsafeMutablePointer<Float>) -> Void
+    /// ``HalfPrecision/narrow(_:_:count:into:)``: `(source, count, output) -> all finite`.
+    public let narrowHalf: @Sendable (UnsafePointer<Float>, Int, UnsafeMutablePointer<Float16>) -> Bool
+    /// ``HalfPrecision/narrowTransposed(_:_:rows:columns:into:)``: `(source, rows, columns, output) -> all finite`.
+    public let narrowHalfTransposed: @Sendable (UnsafePointer<Float>, Int, Int, UnsafeMutablePointer<Float16>) -> Bool
+    /// ``HalfPrecision/widen(_:_:count:into:)``: `(source, count, output)`.
+    public let widenHalf: @Sendable (UnsafePointer<Float16>, Int, UnsafeMutablePointer<Float>) -> Void
 
     /// ``AttentionKernels/scores(_:query:keys:keyStride:count:width:scale:into:)``:
     /// `(query, keys, keyStride, count, width, scale, scores)`.
@@ -241,14 +247,20 @@ public struct QuantizedKernelSet: Sendable {
     public init(name: String, blasCrossoverRows: Int,
                 multiply: @escaping @Sendable (QuantizedMatrix, Int, Int, Int, UnsafePointer<Float>, UnsafePointer<Int>, Int,
                                                UnsafeMutablePointer<Float>, Int) -> Void,
-                lowRankRow: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, Int, UnsafePointer<Float>,
+                lowRankRow: @escaping @Sendable (UnsafePointer<Float16>, UnsafePointer<Float16>, Int, Int, Int, Int, UnsafePointer<Float>,
                                                  UnsafeMutablePointer<Float>, Float, UnsafeMutablePointer<Float>) -> Void,
+                narrowHalf: @escaping @Sendable (UnsafePointer<Float>, Int, UnsafeMutablePointer<Float16>) -> Bool,
+                narrowHalfTransposed: @escaping @Sendable (UnsafePointer<Float>, Int, Int, UnsafeMutablePointer<Float16>) -> Bool,
+                widenHalf: @escaping @Sendable (UnsafePointer<Float16>, Int, UnsafeMutablePointer<Float>) -> Void,
                 attentionScores: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, Float, UnsafeMutablePointer<Float>) -> Void,
                 attentionValues: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void) {
         self.name = name
         self.blasCrossoverRows = blasCrossoverRows
         self.multiply = multiply
         self.lowRankRow = lowRankRow
+        self.narrowHalf = narrowHalf
+        self.narrowHalfTransposed = narrowHalfTransposed
+        self.widenHalf = widenHalf
         self.attentionScores = attentionScores
         self.attentionValues = attentionValues
     }
@@ -259,6 +271,9 @@ public struct QuantizedKernelSet: Sendable {
         multiply: { QuantizedKernels.multiply(PortableTarget.self, $0, first: $1, last: $2, count: $3, input: $4, inputRows: $5, inputStride: $6, output: $7, outputStride: $8) },
         lowRankRow: { LowRankKernels.applyRow(PortableTarget.self, a: $0, bTransposed: $1, ldb: $2, rank: $3, inputs: $4, outputs: $5, input: $6, output: $7,
                                               alpha: $8, shrunk: $9) },
+        narrowHalf: { HalfPrecision.narrow(PortableTarget.self, $0, count: $1, into: $2) },
+        narrowHalfTransposed: { HalfPrecision.narrowTransposed(PortableTarget.self, $0, rows: $1, columns: $2, into: $3) },
+        widenHalf: { HalfPrecision.widen(PortableTarget.self, $0, count: $1, into: $2) },
         attentionScores: { AttentionKernels.scores(PortableTarget.self, query: $0, keys: $1, keyStride: $2, count: $3, width: $4, scale: $5, into: $6) },
         attentionValues: { AttentionKernels.accumulateValues(PortableTarget.self, weights: $0, values: $1, valueStride: $2, count: $3, width: $4, into: $5) })
 }

@@ -37,14 +37,19 @@ struct DecodeBinding {
 }
 
 extension LoRAPair {
-    /// Adds `multiplier · scale · (X Aᵀ) Bᵀ` to `output` for `rows` rows of `input`: one shrink and
-    /// one expand sgemm. `shrunk` must hold `rows × rank` floats.
+    /// Adds `multiplier · scale · (X Aᵀ) Bᵀ` to `output` for `rows` rows of `input`: the factors
+    /// widened to float32, then one shrink and one expand sgemm. `shrunk` must hold `rows × rank`
+    /// floats and `widened` `rank × (inputs + outputs)`.
     func apply(
         rows: Int, input: UnsafePointer<Float>, inputStride: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
-        inputs: Int, outputs: Int, multiplier: Float, shrunk: UnsafeMutablePointer<Float>
+        inputs: Int, outputs: Int, multiplier: Float, shrunk: UnsafeMutablePointer<Float>, widened: UnsafeMutablePointer<Float>
     ) {
-        BLAS.matmulTransposedB(m: rows, n: rank, k: inputs, a: input, lda: inputStride, w: a.pointer, ldw: inputs, c: shrunk, ldc: rank)
-        BLAS.matmul(m: rows, n: outputs, k: rank, a: shrunk, lda: rank, b: bTransposed.pointer, ldb: outputs,
+        let kernels = QuantizedDecodePath.bestKernels
+        let wideA = widened, wideBTransposed = widened + rank * inputs
+        a.widen(into: wideA, kernels: kernels)
+        bTransposed.widen(into: wideBTransposed, kernels: kernels)
+        BLAS.matmulTransposedB(m: rows, n: rank, k: inputs, a: input, lda: inputStride, w: wideA, ldw: inputs, c: shrunk, ldc: rank)
+        BLAS.matmul(m: rows, n: outputs, k: rank, a: shrunk, lda: rank, b: wideBTransposed, ldb: outputs,
                     c: output, ldc: outputStride, alpha: multiplier * scale, beta: 1)
     }
 }

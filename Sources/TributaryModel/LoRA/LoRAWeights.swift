@@ -59,18 +59,21 @@ public enum LoRAModule: Int, CaseIterable, Sendable, CustomStringConvertible {
 }
 
 /// One low-rank update `ΔW = scale · B A` of one projection.
+///
+/// Both factors are kept in half precision (``HalfStorage``): half the memory, and half the bytes
+/// decode reads per step; products are computed in float32.
 public struct LoRAPair: Sendable {
     /// `A`, `[rank, inputs]` row-major.
-    public let a: FloatStorage
+    public let a: HalfStorage
     /// `B` transposed: `Bᵀ`, `[rank, outputs]` row-major (a decode row's expand then reads rows).
-    public let bTransposed: FloatStorage
+    public let bTransposed: HalfStorage
     /// The rank `r`.
     public let rank: Int
     /// `alpha / r` (or `alpha / sqrt(r)` with rsLoRA).
     public let scale: Float
 
-    /// Creates a pair; the storages must hold `rank × inputs` (`A`) and `rank × outputs` (`Bᵀ`) floats.
-    public init(a: FloatStorage, bTransposed: FloatStorage, rank: Int, scale: Float) {
+    /// Creates a pair; the storages must hold `rank × inputs` (`A`) and `rank × outputs` (`Bᵀ`) values.
+    public init(a: HalfStorage, bTransposed: HalfStorage, rank: Int, scale: Float) {
         self.a = a
         self.bTransposed = bTransposed
         self.rank = rank

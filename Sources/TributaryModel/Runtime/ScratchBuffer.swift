@@ -54,4 +54,6 @@ final class ForwardWorkspace {
     var firstRow: [Int?] = []
     var headPlan = RowPlan.Storage()
     let loraShrunk = ScratchBuffer<Float>()
+    /// A prefill chunk's LoRA factors widened to float32 for `sgemm`.
+    let loraWidened = ScratchBuffer<Float>()
 }

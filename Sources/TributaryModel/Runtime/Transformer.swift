@@ -347,10 +347,11 @@ public final class Transformer: @unchecked Sendable {
             for segment in segments {
                 guard let pair = segment.weights.pairs[layer][module.rawValue] else { continue }
                 let shrunk = transformer.workspace.loraShrunk.reserve(segment.rowCount * pair.rank)
+                let widened = transformer.workspace.loraWidened.reserve(pair.rank * (weight.inputs + weight.outputs))
                 pair.apply(
                     rows: segment.rowCount, input: input + segment.rowStart * weight.inputs, inputStride: weight.inputs,
                     output: output + segment.rowStart * weight.outputs, outputStride: weight.outputs,
-                    inputs: weight.inputs, outputs: weight.outputs, multiplier: segment.scale, shrunk: shrunk)
+                    inputs: weight.inputs, outputs: weight.outputs, multiplier: segment.scale, shrunk: shrunk, widened: widened)
             }
             guard !decodeBindings.isEmpty else { return }
             // Decode rows: per-row vector loops (no sgemm), after the base product wrote their outputs.

@@ -22,22 +22,6 @@ public final class FloatStorage: @unchecked Sendable {
         _ = buffer.initialize(from: values)
     }
 
-    /// Copies the transpose of `values`, a `rows × columns` row-major matrix (`columns × rows` after).
-    public convenience init(transposing values: [Float], rows: Int, columns: Int) {
-        precondition(values.count == rows * columns, "matrix does not match its shape")
-        self.init(uninitializedCount: values.count)
-        let target = buffer.baseAddress!
-        values.withUnsafeBufferPointer { source in
-            // Sixteen source rows at a time, so each target row is written a whole cache line at a time.
-            for first in stride(from: 0, to: rows, by: 16) {
-                let last = min(first + 16, rows)
-                for column in 0..<columns {
-                    for row in first..<last { target[column * rows + row] = source[row * columns + column] }
-                }
-            }
-        }
-    }
-
     deinit { buffer.deallocate() }
 
     /// The number of floats.

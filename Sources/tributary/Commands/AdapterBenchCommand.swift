@@ -25,7 +25,7 @@ struct AdapterBenchCommand: ParsableCommand {
     func run() throws {
         runtime.apply()
         let base = try LanguageModel.load(path: model)
-        print("## cold adapter load on first use (parse, validate shapes and NaN/Inf, float32 copy; files in the page cache;")
+        print("## cold adapter load on first use (parse, validate shapes and NaN/Inf, half-precision copy; files in the page cache;")
         print("## the content hash is taken at registration and reused while size and modification time are unchanged)")
         print("| rank | file MiB | resident MiB | resident / file | load p50 ms | load p99 ms | registration (with SHA-256) p50 ms |")
         print("|---|---|---|---|---|---|---|")

@@ -47,6 +47,10 @@ struct AdapterValidationTests {
         nan.mutate = { name, _, values in if name.hasSuffix("layers.1.self_attn.v_proj.lora_B.weight") { values[3] = .nan } }
         try expectRefused(nan, "layers.1.self_attn.v_proj.lora_B.weight", "NaN")
 
+        var huge = AdapterBuilder(configuration: c)
+        huge.mutate = { name, _, values in if name.hasSuffix("layers.0.self_attn.q_proj.lora_A.weight") { values[5] = 1e6 } }
+        try expectRefused(huge, "layers.0.self_attn.q_proj.lora_A.weight", "beyond half precision")
+
         var rank = AdapterBuilder(configuration: c)
         rank.mutate = { name, shape, values in
             if name.hasSuffix("layers.0.self_attn.q_proj.lora_B.weight") { shape = [shape[0], 3]; values = Array(repeating: 0.1, count: shape[0] * 3) }
