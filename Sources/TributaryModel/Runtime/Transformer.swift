@@ -93,7 +93,7 @@ public final class Transformer: @unchecked Sendable {
         w.rowPlan.removeAll()
         row = 0
         for item in items {
-            w.rowPlan.add(row..<(row + item.tokens.count), shortPrefillTokens: shortPrefillTokens)
+            w.rowPlan.add(row..<(row + item.tokens.count), tokens: item.tokens.count, shortPrefillTokens: shortPrefillTokens)
             row += item.tokens.count
         }
         let plan = w.rowPlan.plan()
@@ -138,13 +138,7 @@ public final class Transformer: @unchecked Sendable {
         var target = 0
         for item in items where item.logits != .none {
             let count = item.logits == .last ? 1 : item.tokens.count
-            if item.tokens.count == 1 {
-                w.headPlan.decodeRows.append(target)
-            } else if item.tokens.count < shortPrefillTokens {
-                w.headPlan.shortPrefillRows.append(contentsOf: target..<(target + count))
-            } else {
-                w.headPlan.prefillRanges.append(target..<(target + count))
-            }
+            w.headPlan.add(target..<(target + count), tokens: item.tokens.count, shortPrefillTokens: shortPrefillTokens)
             target += count
         }
         weights.output.apply(plan: w.headPlan.plan(), totalRows: selected.count,

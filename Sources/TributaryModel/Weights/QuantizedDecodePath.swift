@@ -172,12 +172,13 @@ struct RowPlan {
             prefillRanges.removeAll(keepingCapacity: true)
         }
 
-        /// Adds one item's rows: a single row is a decode row; a chunk shorter than
-        /// `shortPrefillTokens` goes to the kernels, a longer one to BLAS.
-        mutating func add(_ rows: Range<Int>, shortPrefillTokens: Int) {
-            if rows.count == 1 {
-                decodeRows.append(rows.lowerBound)
-            } else if rows.count < shortPrefillTokens {
+        /// Adds rows of an item of `tokens` tokens (all its rows, or the output head's rows of it):
+        /// a single-token item's row is a decode row; a chunk shorter than `shortPrefillTokens`
+        /// goes to the kernels, a longer one to BLAS.
+        mutating func add(_ rows: Range<Int>, tokens: Int, shortPrefillTokens: Int) {
+            if tokens == 1 {
+                decodeRows.append(contentsOf: rows)
+            } else if tokens < shortPrefillTokens {
                 shortPrefillRows.append(contentsOf: rows)
             } else {
                 prefillRanges.append(rows)
