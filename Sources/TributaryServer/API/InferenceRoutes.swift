@@ -26,6 +26,9 @@ struct InferenceRoutes {
         // Resolve adapters before queueing: resident ones at once, others loaded on the background
         // loader (off the engine thread and off Swift's cooperative pool, at a lower priority).
         var resolved: [(ResolvedAdapter, Double)] = []
+        func notFound(_ name: String, _ problem: String) -> APIError {
+            APIError(.notFound, "adapter \(name) cannot be used: \(problem)", param: "model", code: "adapter_not_found")
+        }
         for adapter in parsed.adapters {
             if let resident = state.registry.resolveIfResident(name: adapter.name) {
                 resolved.append((resident, adapter.scale))
@@ -33,7 +36,7 @@ struct InferenceRoutes {
             }
             // An unknown name gets its 404 at once, not after the loads queued before it.
             guard state.registry.status(name: adapter.name) != nil else {
-                throw APIError(.notFound, "adapter \(adapter.name) cannot be used: no adapter named \(adapter.name)", param: "model", code: "adapter_not_found")
+                throw notFound(adapter.name, "no adapter named \(adapter.name)")
             }
             let registry = state.registry, name = adapter.name
             switch await BackgroundLoader.shared.run({ () -> Result<ResolvedAdapter, AdapterError> in
@@ -42,7 +45,7 @@ struct InferenceRoutes {
             case .success(let loaded):
                 resolved.append((loaded, adapter.scale))
             case .failure(let error):
-                throw APIError(.notFound, "adapter \(adapter.name) cannot be used: \(error.problem)", param: "model", code: "adapter_not_found")
+                throw notFound(adapter.name, error.problem)
             }
         }
         let engineRequest = EngineRequest(
