@@ -17,6 +17,7 @@ public enum AVX2Kernels {
         narrowHalf: { HalfPrecision.narrow(AVX2Kernels.AVX2Target.self, $0, count: $1, into: $2) },
         narrowHalfTransposed: { HalfPrecision.narrowTransposed(AVX2Kernels.AVX2Target.self, $0, rows: $1, columns: $2, into: $3) },
         widenHalf: { HalfPrecision.widen(AVX2Kernels.AVX2Target.self, $0, count: $1, into: $2) },
+        roundHalf: { HalfPrecision.round(AVX2Kernels.AVX2Target.self, $0, count: $1) },
         attentionScores: { AttentionKernels.scores(AVX2Kernels.AVX2Target.self, query: $0, keys: $1, keyStride: $2, count: $3, width: $4, scale: $5, into: $6) },
         attentionValues: { AttentionKernels.accumulateValues(AVX2Kernels.AVX2Target.self, weights: $0, values: $1, valueStride: $2, count: $3, width: $4, into: $5) })
 }

@@ -236,13 +236,15 @@ public struct QuantizedKernelSet: Sendable {
     public let narrowHalfTransposed: @Sendable (UnsafePointer<Float>, Int, Int, UnsafeMutablePointer<Float16>) -> Bool
     /// ``HalfPrecision/widen(_:_:count:into:)``: `(source, count, output)`.
     public let widenHalf: @Sendable (UnsafePointer<Float16>, Int, UnsafeMutablePointer<Float>) -> Void
+    /// ``HalfPrecision/round(_:_:count:)``: `(values, count)`, in place.
+    public let roundHalf: @Sendable (UnsafeMutablePointer<Float>, Int) -> Void
 
     /// ``AttentionKernels/scores(_:query:keys:keyStride:count:width:scale:into:)``:
     /// `(query, keys, keyStride, count, width, scale, scores)`.
-    public let attentionScores: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, Float, UnsafeMutablePointer<Float>) -> Void
+    public let attentionScores: @Sendable (UnsafePointer<Float>, UnsafePointer<Float16>, Int, Int, Int, Float, UnsafeMutablePointer<Float>) -> Void
     /// ``AttentionKernels/accumulateValues(_:weights:values:valueStride:count:width:into:)``:
     /// `(weights, values, valueStride, count, width, output)`.
-    public let attentionValues: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void
+    public let attentionValues: @Sendable (UnsafePointer<Float>, UnsafePointer<Float16>, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void
 
     public init(name: String, blasCrossoverRows: Int,
                 multiply: @escaping @Sendable (QuantizedMatrix, Int, Int, Int, UnsafePointer<Float>, UnsafePointer<Int>, Int,
@@ -252,8 +254,9 @@ public struct QuantizedKernelSet: Sendable {
                 narrowHalf: @escaping @Sendable (UnsafePointer<Float>, Int, UnsafeMutablePointer<Float16>) -> Bool,
                 narrowHalfTransposed: @escaping @Sendable (UnsafePointer<Float>, Int, Int, UnsafeMutablePointer<Float16>) -> Bool,
                 widenHalf: @escaping @Sendable (UnsafePointer<Float16>, Int, UnsafeMutablePointer<Float>) -> Void,
-                attentionScores: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, Float, UnsafeMutablePointer<Float>) -> Void,
-                attentionValues: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+                roundHalf: @escaping @Sendable (UnsafeMutablePointer<Float>, Int) -> Void,
+                attentionScores: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float16>, Int, Int, Int, Float, UnsafeMutablePointer<Float>) -> Void,
+                attentionValues: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float16>, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void) {
         self.name = name
         self.blasCrossoverRows = blasCrossoverRows
         self.multiply = multiply
@@ -261,6 +264,7 @@ public struct QuantizedKernelSet: Sendable {
         self.narrowHalf = narrowHalf
         self.narrowHalfTransposed = narrowHalfTransposed
         self.widenHalf = widenHalf
+        self.roundHalf = roundHalf
         self.attentionScores = attentionScores
         self.attentionValues = attentionValues
     }
@@ -274,6 +278,7 @@ public struct QuantizedKernelSet: Sendable {
         narrowHalf: { HalfPrecision.narrow(PortableTarget.self, $0, count: $1, into: $2) },
         narrowHalfTransposed: { HalfPrecision.narrowTransposed(PortableTarget.self, $0, rows: $1, columns: $2, into: $3) },
         widenHalf: { HalfPrecision.widen(PortableTarget.self, $0, count: $1, into: $2) },
+        roundHalf: { HalfPrecision.round(PortableTarget.self, $0, count: $1) },
         attentionScores: { AttentionKernels.scores(PortableTarget.self, query: $0, keys: $1, keyStride: $2, count: $3, width: $4, scale: $5, into: $6) },
         attentionValues: { AttentionKernels.accumulateValues(PortableTarget.self, weights: $0, values: $1, valueStride: $2, count: $3, width: $4, into: $5) })
 }

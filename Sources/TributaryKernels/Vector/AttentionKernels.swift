@@ -3,43 +3,45 @@
 /// A decode row attends with a handful of query heads to every cached position: as `sgemm` calls
 /// these were hundreds of tiny products per step on the engine thread alone. These loops are
 /// `@inlinable` and generic over a ``KernelTarget`` so each kernel build instantiates its own
-/// copy, and a row's result does not depend on what else the step holds.
+/// copy, and a row's result does not depend on what else the step holds. Keys and values come
+/// from the KV cache in half precision (half the bytes a long context streams per step) and are
+/// widened in registers; all arithmetic is float32.
 public enum AttentionKernels {
-    /// `scores[i] = scale · (query · keys[i·keyStride ..< +width])` for `i < count`.
+    /// `scores[i] = scale · (query · keys[i·keyStride ..< +width])` for `i < count` (keys in half precision).
     ///
     /// Eight positions at a time, each dot product summed in the fixed order of
     /// ``QuantizedKernels`` (16 lanes per position, folded together eight positions at a time).
     @inlinable @inline(__always)
     public static func scores<Target: KernelTarget>(
-        _ target: Target.Type, query: UnsafePointer<Float>, keys: UnsafePointer<Float>, keyStride: Int, count: Int, width: Int,
+        _ target: Target.Type, query: UnsafePointer<Float>, keys: UnsafePointer<Float16>, keyStride: Int, count: Int, width: Int,
         scale: Float, into scores: UnsafeMutablePointer<Float>
     ) {
         let q = UnsafeRawPointer(query)
         let vectorWidth = width / 16 * 16
         var i = 0
         while i + 8 <= count {
-            let k = UnsafeRawPointer(keys + i &* keyStride), stride = keyStride &* 4
+            let k = keys + i &* keyStride, stride = keyStride
             var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
             var a4 = SIMD16<Float>(), a5 = SIMD16<Float>(), a6 = SIMD16<Float>(), a7 = SIMD16<Float>()
             var j = 0
             while j < vectorWidth {
                 let x = q.loadUnaligned(fromByteOffset: j &* 4, as: SIMD16<Float>.self)
-                let o = j &* 4
-                a0.addProduct(x, k.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
-                a1.addProduct(x, k.loadUnaligned(fromByteOffset: o &+ stride, as: SIMD16<Float>.self))
-                a2.addProduct(x, k.loadUnaligned(fromByteOffset: o &+ 2 &* stride, as: SIMD16<Float>.self))
-                a3.addProduct(x, k.loadUnaligned(fromByteOffset: o &+ 3 &* stride, as: SIMD16<Float>.self))
-                a4.addProduct(x, k.loadUnaligned(fromByteOffset: o &+ 4 &* stride, as: SIMD16<Float>.self))
-                a5.addProduct(x, k.loadUnaligned(fromByteOffset: o &+ 5 &* stride, as: SIMD16<Float>.self))
-                a6.addProduct(x, k.loadUnaligned(fromByteOffset: o &+ 6 &* stride, as: SIMD16<Float>.self))
-                a7.addProduct(x, k.loadUnaligned(fromByteOffset: o &+ 7 &* stride, as: SIMD16<Float>.self))
+                let o = j
+                a0.addProduct(x, HalfPrecision.load16(k, o))
+                a1.addProduct(x, HalfPrecision.load16(k, o &+ stride))
+                a2.addProduct(x, HalfPrecision.load16(k, o &+ 2 &* stride))
+                a3.addProduct(x, HalfPrecision.load16(k, o &+ 3 &* stride))
+                a4.addProduct(x, HalfPrecision.load16(k, o &+ 4 &* stride))
+                a5.addProduct(x, HalfPrecision.load16(k, o &+ 5 &* stride))
+                a6.addProduct(x, HalfPrecision.load16(k, o &+ 6 &* stride))
+                a7.addProduct(x, HalfPrecision.load16(k, o &+ 7 &* stride))
                 j &+= 16
             }
             var sums = QuantizedKernels.sums(a0, a1, a2, a3, a4, a5, a6, a7)
             if vectorWidth < width {
                 for p in 0..<8 {
                     var tail: Float = 0
-                    for e in vectorWidth..<width { tail += query[e] * keys[(i &+ p) &* keyStride &+ e] }
+                    for e in vectorWidth..<width { tail += query[e] * Float(keys[(i &+ p) &* keyStride &+ e]) }
                     sums[p] += tail
                 }
             }
@@ -47,17 +49,17 @@ public enum AttentionKernels {
             i &+= 8
         }
         while i < count {
-            let k = UnsafeRawPointer(keys + i &* keyStride)
+            let k = keys + i &* keyStride
             var a = SIMD16<Float>()
             var j = 0
             while j < vectorWidth {
-                a.addProduct(q.loadUnaligned(fromByteOffset: j &* 4, as: SIMD16<Float>.self), k.loadUnaligned(fromByteOffset: j &* 4, as: SIMD16<Float>.self))
+                a.addProduct(q.loadUnaligned(fromByteOffset: j &* 4, as: SIMD16<Float>.self), HalfPrecision.load16(k, j))
                 j &+= 16
             }
             var sum = QuantizedKernels.sum(a)
             if vectorWidth < width {
                 var tail: Float = 0
-                for e in vectorWidth..<width { tail += query[e] * keys[i &* keyStride &+ e] }
+                for e in vectorWidth..<width { tail += query[e] * Float(keys[i &* keyStride &+ e]) }
                 sum += tail
             }
             scores[i] = sum * scale
@@ -65,10 +67,11 @@ public enum AttentionKernels {
         }
     }
 
-    /// `output[0 ..< width] += Σ_i weights[i] · values[i·valueStride ..< +width]`, positions in order.
+    /// `output[0 ..< width] += Σ_i weights[i] · values[i·valueStride ..< +width]`, positions in order
+    /// (values in half precision).
     @inlinable @inline(__always)
     public static func accumulateValues<Target: KernelTarget>(
-        _ target: Target.Type, weights: UnsafePointer<Float>, values: UnsafePointer<Float>, valueStride: Int, count: Int, width: Int,
+        _ target: Target.Type, weights: UnsafePointer<Float>, values: UnsafePointer<Float16>, valueStride: Int, count: Int, width: Int,
         into output: UnsafeMutablePointer<Float>
     ) {
         let out = UnsafeMutableRawPointer(output)
@@ -81,11 +84,11 @@ public enum AttentionKernels {
             var y3 = out.loadUnaligned(fromByteOffset: (j &+ 48) &* 4, as: SIMD16<Float>.self)
             for i in 0..<count {
                 let w = SIMD16<Float>(repeating: weights[i])
-                let v = UnsafeRawPointer(values + (i &* valueStride &+ j))
-                y0.addProduct(w, v.loadUnaligned(as: SIMD16<Float>.self))
-                y1.addProduct(w, v.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
-                y2.addProduct(w, v.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self))
-                y3.addProduct(w, v.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self))
+                let v = values + (i &* valueStride &+ j)
+                y0.addProduct(w, HalfPrecision.load16(v, 0))
+                y1.addProduct(w, HalfPrecision.load16(v, 16))
+                y2.addProduct(w, HalfPrecision.load16(v, 32))
+                y3.addProduct(w, HalfPrecision.load16(v, 48))
             }
             out.storeBytes(of: y0, toByteOffset: j &* 4, as: SIMD16<Float>.self)
             out.storeBytes(of: y1, toByteOffset: (j &+ 16) &* 4, as: SIMD16<Float>.self)
@@ -96,14 +99,14 @@ public enum AttentionKernels {
         while j + 16 <= width {
             var y = out.loadUnaligned(fromByteOffset: j &* 4, as: SIMD16<Float>.self)
             for i in 0..<count {
-                y.addProduct(SIMD16<Float>(repeating: weights[i]), UnsafeRawPointer(values + (i &* valueStride &+ j)).loadUnaligned(as: SIMD16<Float>.self))
+                y.addProduct(SIMD16<Float>(repeating: weights[i]), HalfPrecision.load16(values, i &* valueStride &+ j))
             }
             out.storeBytes(of: y, toByteOffset: j &* 4, as: SIMD16<Float>.self)
             j &+= 16
         }
         while j < width {
             var y = output[j]
-            for i in 0..<count { y = y.addingProduct(weights[i], values[i &* valueStride &+ j]) }
+            for i in 0..<count { y = y.addingProduct(weights[i], Float(values[i &* valueStride &+ j])) }
             output[j] = y
             j &+= 1
         }

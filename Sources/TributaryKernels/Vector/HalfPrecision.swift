@@ -1,5 +1,5 @@
-/// Conversions between float32 and IEEE half precision (`Float16`), the format LoRA factors are
-/// kept in.
+/// Conversions between float32 and IEEE half precision (`Float16`), the format LoRA factors and
+/// the KV cache are kept in.
 ///
 /// `@inlinable` and generic over a ``KernelTarget``: the AVX2 and AVX-512 builds compile the
 /// 8-lane conversions to single F16C instructions; the portable build converts in software.
@@ -62,6 +62,34 @@ public enum HalfPrecision {
             i &+= 8
         }
         while i < count { output[i] = Float(source[i]); i &+= 1 }
+    }
+
+    /// `values[i] = Float(Float16(values[i]))` for `i < count`, finite values beyond half precision's
+    /// range clamped to ±65504 first (NaN stays NaN): what a KV cache row holds once stored.
+    @inlinable @inline(__always)
+    public static func round<Target: KernelTarget>(_ target: Target.Type, _ values: UnsafeMutablePointer<Float>, count: Int) {
+        let v = UnsafeMutableRawPointer(values)
+        let largest = SIMD8<Float>(repeating: Float(Float16.greatestFiniteMagnitude))
+        var i = 0
+        while i + 8 <= count {
+            let x = v.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+            // `pointwiseMin/Max` return the second operand for NaN lanes: keep NaN where the input had it.
+            let clamped = x.replacing(with: largest, where: x .> largest).replacing(with: -largest, where: x .< -largest)
+            v.storeBytes(of: SIMD8<Float>(SIMD8<Float16>(clamped)), toByteOffset: i &* 4, as: SIMD8<Float>.self)
+            i &+= 8
+        }
+        while i < count {
+            var x = values[i]
+            if x > 65504 { x = 65504 } else if x < -65504 { x = -65504 }
+            values[i] = Float(Float16(x))
+            i &+= 1
+        }
+    }
+
+    /// Sixteen halves at `pointer + index` as floats.
+    @inlinable @inline(__always)
+    public static func load16(_ pointer: UnsafePointer<Float16>, _ index: Int) -> SIMD16<Float> {
+        SIMD16<Float>(lowHalf: load8(pointer, index), highHalf: load8(pointer, index &+ 8))
     }
 
     /// Eight halves at `pointer + index` as floats.

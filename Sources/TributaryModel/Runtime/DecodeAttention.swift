@@ -1,13 +1,15 @@
 import TributaryKernels
 
 /// The attention of a step's decode rows (one new token per sequence), split over the worker
-/// threads by sequence.
+/// threads by (row, query head).
 ///
-/// Each row attends with every query head to its sequence's cached positions plus its own new
-/// key and value, through ``AttentionKernels`` (no BLAS): a row's result depends only on its own
-/// sequence, and the threads that run the projections share this work instead of waiting for the
-/// engine thread to finish it alone. Each row's new key and value are stored in its cache after
-/// its attention, as for prefill chunks.
+/// The rows' new keys and values are first stored in their sequences' caches (half precision);
+/// then each query head of each row attends to its cached positions through ``AttentionKernels``
+/// (no BLAS). A head's result depends only on its own sequence, whichever thread computes it,
+/// and the threads that run the projections share this work instead of waiting for the engine
+/// thread to finish it alone: even one stream's heads are spread over the threads once its
+/// context is long enough to pay for the hand-off. Storing first is safe in a sliding-window ring
+/// too: the slot a new position takes held one that is no longer visible.
 final class DecodeAttention: PoolTask, @unchecked Sendable {
     /// A decode row of the step and its sequence's cache.
     struct Row {
@@ -17,9 +19,13 @@ final class DecodeAttention: PoolTask, @unchecked Sendable {
 
     /// Per-thread scratch: the positions' segments and their scores.
     final class Scratch {
-        var segments: [KeyValueSegment] = []
+        var segments: [KeyValueSegment<Float16>] = []
         let scores = ScratchBuffer<Float>()
     }
+
+    /// Below this many (position, head) pairs in a step the engine thread attends alone: handing
+    /// the work to the pool costs more than it saves.
+    static let parallelThreshold = 2048
 
     private let configuration: TransformerConfiguration
     private let kernels: QuantizedKernelSet
@@ -30,8 +36,6 @@ final class DecodeAttention: PoolTask, @unchecked Sendable {
     private var layerIndex = 0
     private var sliding = false
     private var queries: UnsafePointer<Float>?
-    private var keys: UnsafePointer<Float>?
-    private var values: UnsafePointer<Float>?
     private var output: UnsafeMutablePointer<Float>?
 
     init(configuration: TransformerConfiguration, kernels: QuantizedKernelSet, pool: WorkerPool) {
@@ -41,77 +45,93 @@ final class DecodeAttention: PoolTask, @unchecked Sendable {
         scratch = (0...pool.workers).map { _ in Scratch() }
     }
 
-    /// Attends every listed row of layer `layerIndex` (`q`, `k`, `v` and `output` hold the step's
-    /// rows) and stores the rows' keys and values in their caches.
+    /// Stores the listed rows' keys and values of layer `layerIndex` in their caches, then attends
+    /// every row (`q`, `k`, `v` and `output` hold the step's rows).
     func run(layerIndex: Int, sliding: Bool, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
              output: UnsafeMutablePointer<Float>) {
         guard !rows.isEmpty else { return }
         self.layerIndex = layerIndex
         self.sliding = sliding
+        let width = configuration.keyValueWidth
+        var work = 0
+        for item in rows {
+            item.cache.store(layer: layerIndex, keys: k + item.row * width, values: v + item.row * width, stride: width,
+                             firstPosition: item.cache.length, count: 1, narrow: kernels.narrowHalf)
+            work += visibleCount(item.cache) * configuration.headCount
+        }
         queries = q
-        keys = k
-        values = v
         self.output = output
-        if pool.workers == 0 || rows.count < 2 {
+        if pool.workers == 0 || work < Self.parallelThreshold {
             execute(part: 0, parts: 1)
         } else {
             pool.run(self)
         }
         queries = nil
-        keys = nil
-        values = nil
         self.output = nil
         // Keep no caches alive past the step (finished sequences' caches are freed).
         rows.removeAll(keepingCapacity: true)
     }
 
+    /// Positions the row at `cache.length` attends to: causal, and within the window.
+    private func visibleCount(_ cache: KVCache) -> Int {
+        let position = cache.length
+        let oldest = sliding ? configuration.slidingWindow.map { max(0, position - $0 + 1) } ?? 0 : 0
+        return position + 1 - oldest
+    }
+
     func execute(part: Int, parts: Int) {
-        // Contiguous rows with about equal numbers of positions to attend to (the cost).
+        // Contiguous (row, head) pairs with about equal numbers of positions to attend to (the cost).
+        let heads = configuration.headCount
         var total = 0
-        for row in rows { total += row.cache.length + 1 }
+        for row in rows { total += visibleCount(row.cache) * heads }
         let low = total * part / parts, high = total * (part + 1) / parts
         var before = 0
         for row in rows {
-            let middle = before + (row.cache.length + 1) / 2
-            if middle >= low && middle < high { attend(row, scratch: scratch[part]) }
-            before += row.cache.length + 1
+            let cost = visibleCount(row.cache)
+            guard before + cost * heads > low else { before += cost * heads; continue }
+            if before >= high { break }
+            var prepared = false
+            for head in 0..<heads {
+                let middle = before + cost / 2
+                if middle >= low && middle < high {
+                    if !prepared { prepare(row, scratch: scratch[part]); prepared = true }
+                    attend(row, head: head, scratch: scratch[part])
+                }
+                before += cost
+            }
         }
     }
 
-    private func attend(_ item: Row, scratch: Scratch) {
-        guard let queries, let keys, let values, let output else { return }
+    /// Lists the row's visible positions (its own new one included) in `scratch`.
+    private func prepare(_ item: Row, scratch: Scratch) {
+        let position = item.cache.length
+        scratch.segments.removeAll(keepingCapacity: true)
+        item.cache.appendSegments(layer: layerIndex, from: position + 1 - visibleCount(item.cache), to: position + 1, into: &scratch.segments)
+    }
+
+    /// One query head of one row over the positions `prepare` listed.
+    private func attend(_ item: Row, head: Int, scratch: Scratch) {
+        guard let queries, let output else { return }
         let c = configuration
         let hd = c.headDimension, width = c.keyValueWidth
-        let cache = item.cache
-        let position = cache.length
-        // Positions [oldest, position] are visible: causal, and within the window.
-        let oldest = sliding ? c.slidingWindow.map { max(0, position - $0 + 1) } ?? 0 : 0
-        scratch.segments.removeAll(keepingCapacity: true)
-        cache.appendSegments(layer: layerIndex, from: oldest, into: &scratch.segments)
-        scratch.segments.append(KeyValueSegment(keys: keys + item.row * width, values: values + item.row * width,
-                                                count: 1, firstPosition: position))
         var total = 0
         for segment in scratch.segments { total += segment.count }
         // Sized for the longest context at once, so growing contexts never reallocate mid-generation.
-        let scores = scratch.scores.reserve(max(total, cache.maximumLength + 1))
-        for head in 0..<c.headCount {
-            let group = head / c.groupSize
-            var column = 0
-            for segment in scratch.segments {
-                kernels.attentionScores(queries + item.row * c.queryWidth + head * hd, segment.keys + group * hd, width, segment.count, hd,
-                                        c.attentionScale, scores + column)
-                column += segment.count
-            }
-            VectorExp.softmax(scores, count: total)
-            let out = output + item.row * c.queryWidth + head * hd
-            out.update(repeating: 0, count: hd)
-            column = 0
-            for segment in scratch.segments {
-                kernels.attentionValues(scores + column, segment.values + group * hd, width, segment.count, hd, out)
-                column += segment.count
-            }
+        let scores = scratch.scores.reserve(max(total, item.cache.maximumLength + 1))
+        let group = head / c.groupSize
+        var column = 0
+        for segment in scratch.segments {
+            kernels.attentionScores(queries + item.row * c.queryWidth + head * hd, segment.keys + group * hd, width, segment.count, hd,
+                                    c.attentionScale, scores + column)
+            column += segment.count
         }
-        cache.store(layer: layerIndex, keys: keys + item.row * width, values: values + item.row * width, stride: width,
-                    firstPosition: position, count: 1)
+        VectorExp.softmax(scores, count: total)
+        let out = output + item.row * c.queryWidth + head * hd
+        out.update(repeating: 0, count: hd)
+        column = 0
+        for segment in scratch.segments {
+            kernels.attentionValues(scores + column, segment.values + group * hd, width, segment.count, hd, out)
+            column += segment.count
+        }
     }
 }

@@ -1,14 +1,18 @@
 import TributaryKernels
 
-/// The keys and values one sequence has produced, per layer.
+/// The keys and values one sequence has produced, per layer, in half precision.
 ///
 /// Global-attention layers keep every position in a buffer that grows by doubling;
-/// sliding-window layers keep only the last `window` positions in a ring.
+/// sliding-window layers keep only the last `window` positions in a ring. Half precision (as
+/// llama.cpp's default `f16` cache) halves the bytes each decode step streams over a long context;
+/// the forward pass rounds every new key and value to half precision before it attends
+/// (``HalfPrecision/round(_:_:count:)``), so a position holds the same numbers whether a prefill
+/// chunk or a later decode step reads it.
 public final class KVCache: @unchecked Sendable {
     /// Keys and values of one layer.
     struct Layer {
-        var keys: UnsafeMutablePointer<Float>
-        var values: UnsafeMutablePointer<Float>
+        var keys: UnsafeMutablePointer<Float16>
+        var values: UnsafeMutablePointer<Float16>
         /// Positions the buffers hold.
         var capacity: Int
         /// Ring size for sliding-window layers; nil for global layers.
@@ -43,7 +47,7 @@ public final class KVCache: @unchecked Sendable {
     }
 
     /// Bytes held by the cache.
-    public var byteCount: Int { layers.reduce(0) { $0 + 2 * $1.capacity * width * 4 } }
+    public var byteCount: Int { layers.reduce(0) { $0 + 2 * $1.capacity * width * MemoryLayout<Float16>.stride } }
 
     /// Forgets every position (the buffers are kept).
     public func reset() { length = 0 }
@@ -54,8 +58,8 @@ public final class KVCache: @unchecked Sendable {
             var capacity = layers[index].capacity
             while capacity < positions { capacity *= 2 }
             capacity = min(max(capacity, positions), max(maximumLength, positions))
-            let keys = UnsafeMutablePointer<Float>.allocateCacheAligned(capacity: capacity * width)
-            let values = UnsafeMutablePointer<Float>.allocateCacheAligned(capacity: capacity * width)
+            let keys = UnsafeMutablePointer<Float16>.allocateCacheAligned(capacity: capacity * width)
+            let values = UnsafeMutablePointer<Float16>.allocateCacheAligned(capacity: capacity * width)
             keys.update(from: layers[index].keys, count: length * width)
             values.update(from: layers[index].values, count: length * width)
             layers[index].keys.deallocate()
@@ -66,36 +70,32 @@ public final class KVCache: @unchecked Sendable {
         }
     }
 
-    /// Stores `count` new positions starting at `firstPosition` for `layer` (rows with `stride`).
-    func store(layer index: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int, firstPosition: Int, count: Int) {
+    /// Stores `count` new positions starting at `firstPosition` for `layer` (rows with `stride`),
+    /// narrowed to half precision by `narrow` (values already rounded by the forward pass).
+    func store(layer index: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int, firstPosition: Int, count: Int,
+               narrow: (UnsafePointer<Float>, Int, UnsafeMutablePointer<Float16>) -> Bool) {
         let layer = layers[index]
-        if let window = layer.window {
-            let skip = max(0, count - window)
-            for row in skip..<count {
-                let slot = (firstPosition + row) % window
-                (layer.keys + slot * width).update(from: keys + row * stride, count: width)
-                (layer.values + slot * width).update(from: values + row * stride, count: width)
-            }
-        } else {
-            for row in 0..<count {
-                let slot = firstPosition + row
-                (layer.keys + slot * width).update(from: keys + row * stride, count: width)
-                (layer.values + slot * width).update(from: values + row * stride, count: width)
-            }
+        let skip = layer.window.map { max(0, count - $0) } ?? 0
+        for row in skip..<count {
+            let slot = layer.window.map { (firstPosition + row) % $0 } ?? firstPosition + row
+            _ = narrow(keys + row * stride, width, layer.keys + slot * width)
+            _ = narrow(values + row * stride, width, layer.values + slot * width)
         }
     }
 
-    /// Appends the stored positions `[from, length)` of `layer` as up to two contiguous segments.
-    func appendSegments(layer index: Int, from: Int, into result: inout [KeyValueSegment]) {
+    /// Appends the stored positions `[from, end)` of `layer` (`end` defaults to `length`) as up to
+    /// two contiguous segments.
+    func appendSegments(layer index: Int, from: Int, to end: Int? = nil, into result: inout [KeyValueSegment<Float16>]) {
         let layer = layers[index]
-        guard from < length else { return }
+        let end = end ?? length
+        guard from < end else { return }
         guard let window = layer.window else {
-            result.append(KeyValueSegment(keys: layer.keys, values: layer.values, count: length - from, firstPosition: from))
+            result.append(KeyValueSegment(keys: layer.keys, values: layer.values, count: end - from, firstPosition: from))
             return
         }
-        precondition(from >= length - window, "sliding-window cache no longer holds position \(from)")
+        precondition(from >= end - window, "sliding-window cache no longer holds position \(from)")
         let startSlot = from % window
-        let total = length - from
+        let total = end - from
         let firstCount = min(total, window - startSlot)
         result.append(KeyValueSegment(keys: layer.keys + startSlot * width, values: layer.values + startSlot * width, count: firstCount, firstPosition: from))
         if firstCount < total {
@@ -104,21 +104,22 @@ public final class KVCache: @unchecked Sendable {
     }
 }
 
-/// Consecutive positions of keys and values stored row by row.
-struct KeyValueSegment {
-    let keys: UnsafePointer<Float>
-    let values: UnsafePointer<Float>
+/// Consecutive positions of keys and values stored row by row (`Element`: `Float16` in a cache,
+/// `Float` for a prefill chunk's own rows and its widened copy of the cache).
+struct KeyValueSegment<Element> {
+    let keys: UnsafePointer<Element>
+    let values: UnsafePointer<Element>
     let count: Int
     let firstPosition: Int
 
-    init(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, count: Int, firstPosition: Int) {
+    init(keys: UnsafePointer<Element>, values: UnsafePointer<Element>, count: Int, firstPosition: Int) {
         self.keys = keys
         self.values = values
         self.count = count
         self.firstPosition = firstPosition
     }
 
-    init(keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, count: Int, firstPosition: Int) {
+    init(keys: UnsafeMutablePointer<Element>, values: UnsafeMutablePointer<Element>, count: Int, firstPosition: Int) {
         self.init(keys: UnsafePointer(keys), values: UnsafePointer(values), count: count, firstPosition: firstPosition)
     }
 }

@@ -43,13 +43,17 @@ final class ForwardWorkspace {
     let groupQueries = ScratchBuffer<Float>()
     let scores = ScratchBuffer<Float>()
     let groupOutput = ScratchBuffer<Float>()
+    /// A prefill chunk's view of the cached keys and values, widened to float32 for `sgemm`.
+    let widenedKeys = ScratchBuffer<Float>()
+    let widenedValues = ScratchBuffer<Float>()
     let finalRows = ScratchBuffer<Float>()
     let logits = ScratchBuffer<Float>()
     // Per-step bookkeeping, emptied and refilled each step (capacity kept: no allocation).
     var rowPlan = RowPlan.Storage()
     var loraSegments: [LoRASegment] = []
     var decodeBindings: [DecodeBinding] = []
-    var keySegments: [KeyValueSegment] = []
+    var keySegments: [KeyValueSegment<Float>] = []
+    var cachedSegments: [KeyValueSegment<Float16>] = []
     var selected: [Int] = []
     var firstRow: [Int?] = []
     var headPlan = RowPlan.Storage()

@@ -210,6 +210,11 @@ public final class Transformer: @unchecked Sendable {
                        cosines: cosines + r * half, sines: sines + r * half)
         }
 
+        // Keys and values as the half-precision cache will hold them, before anything attends to them.
+        let kernels = QuantizedDecodePath.bestKernels
+        kernels.roundHalf(k, rows * c.keyValueWidth)
+        kernels.roundHalf(v, rows * c.keyValueWidth)
+
         // Prefill chunks attend here with BLAS; decode rows together on the worker threads.
         let attended = w.attention.reserve(rows * c.queryWidth)
         var row = 0
@@ -221,7 +226,8 @@ public final class Transformer: @unchecked Sendable {
                 attend(layerIndex: layerIndex, sliding: sliding, cache: item.cache, rowStart: row, count: item.tokens.count,
                        q: q, k: k, v: v, output: attended)
                 item.cache.store(layer: layerIndex, keys: k + row * c.keyValueWidth, values: v + row * c.keyValueWidth,
-                                 stride: c.keyValueWidth, firstPosition: item.cache.length, count: item.tokens.count)
+                                 stride: c.keyValueWidth, firstPosition: item.cache.length, count: item.tokens.count,
+                                 narrow: kernels.narrowHalf)
             }
             row += item.tokens.count
         }
@@ -247,8 +253,23 @@ public final class Transformer: @unchecked Sendable {
         let firstNew = cache.length
         let window = sliding ? c.slidingWindow : nil
         let oldest = window.map { max(0, firstNew - $0 + 1) } ?? 0
+        // The cached positions widened to float32 for `sgemm`, one contiguous block, then the chunk's own rows.
+        w.cachedSegments.removeAll(keepingCapacity: true)
+        cache.appendSegments(layer: layerIndex, from: oldest, into: &w.cachedSegments)
+        let cachedCount = w.cachedSegments.reduce(0) { $0 + $1.count }
+        let widenedKeys = w.widenedKeys.reserve(max(cachedCount, 1) * c.keyValueWidth)
+        let widenedValues = w.widenedValues.reserve(max(cachedCount, 1) * c.keyValueWidth)
+        var widenedRows = 0
+        for segment in w.cachedSegments {
+            let offset = widenedRows * c.keyValueWidth
+            QuantizedDecodePath.bestKernels.widenHalf(segment.keys, segment.count * c.keyValueWidth, widenedKeys + offset)
+            QuantizedDecodePath.bestKernels.widenHalf(segment.values, segment.count * c.keyValueWidth, widenedValues + offset)
+            widenedRows += segment.count
+        }
         w.keySegments.removeAll(keepingCapacity: true)
-        cache.appendSegments(layer: layerIndex, from: oldest, into: &w.keySegments)
+        if cachedCount > 0 {
+            w.keySegments.append(KeyValueSegment(keys: widenedKeys, values: widenedValues, count: cachedCount, firstPosition: oldest))
+        }
         w.keySegments.append(KeyValueSegment(
             keys: k + rowStart * c.keyValueWidth, values: v + rowStart * c.keyValueWidth,
             count: n, firstPosition: firstNew))

@@ -20,6 +20,8 @@ struct AdapterBenchCommand: ParsableCommand {
     var steps = 20
     @Option(help: "Decode rows per step to time, comma-separated (with TRIBUTARY_DECODE_BLAS_ROWS, finds the BLAS crossover).")
     var batches = "1,8,16,32"
+    @Option(help: "Cached positions per sequence before the timed steps (the prompt is repeated to this length; 0 keeps the short prompt).")
+    var context = 0
     @OptionGroup var runtime: RuntimeOptions
 
     func run() throws {
@@ -55,10 +57,11 @@ struct AdapterBenchCommand: ParsableCommand {
         guard !adapter.isEmpty else { return }
         let adapters = try adapter.map { try AdapterLoader.load(path: $0, base: base.configuration, identity: $0).weights }
         let transformer = Transformer(configuration: base.configuration, weights: base.weights)
-        print("\n## decode step time with LoRA against the bare base (ms per step, median of \(steps))")
+        let story = base.tokenizer.encode("Once upon a time, in a small village by the sea, there lived")
+        let prompt = context > story.count ? (0..<context).map { story[$0 % story.count] } : story
+        print("\n## decode step time with LoRA against the bare base (ms per step, median of \(steps), \(prompt.count) cached positions)")
         print("| batch | distinct adapters | base ms | LoRA ms | overhead |")
         print("|---|---|---|---|---|")
-        let prompt = base.tokenizer.encode("Once upon a time, in a small village by the sea, there lived")
         let batchSizes = batches.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 }
         guard !batchSizes.isEmpty else { throw ValidationError("--batches needs positive row counts, e.g. 1,8,16,32") }
         for batch in batchSizes {

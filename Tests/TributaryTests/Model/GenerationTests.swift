@@ -270,12 +270,15 @@ struct BatchingTests {
             start = end
         }
         let comparison = LogitComparison(logits, reference: reference)
-        #expect(comparison.relative < 1e-5, "\(comparison)")
+        // Differently shaped `sgemm` calls sum in different orders (float32 noise near 1e-7); a key or
+        // value that lands next to a rounding boundary of the half-precision cache can then round to the
+        // neighbouring half (5e-4 relative), so the bound is looser than float32 noise alone.
+        #expect(comparison.relative < 2e-4, "\(comparison)")
         #expect(chunked.length == prompt.count)
         // Sliding-window layers keep only their window (512); global layers grew to hold every position.
         let c = model.configuration
         let slidingLayers = c.slidingLayers.filter { $0 }.count
-        let bytesPerPosition = 2 * c.keyValueWidth * MemoryLayout<Float>.size
+        let bytesPerPosition = 2 * c.keyValueWidth * MemoryLayout<Float16>.size
         #expect(chunked.byteCount == (slidingLayers * c.slidingWindow! + (c.layerCount - slidingLayers) * 1024) * bytesPerPosition)
     }
 }
