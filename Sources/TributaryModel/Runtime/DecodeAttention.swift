@@ -1,20 +1,22 @@
 import TributaryKernels
 
-/// The attention of a step's decode rows (one new token per sequence), split over the worker
-/// threads by (row, query head).
+/// The attention of a step's decode rows and the rows of its short prefill chunks, each row on
+/// its own, split over the worker threads by (row, query head).
 ///
 /// The rows' new keys and values are first stored in their sequences' caches (half precision);
-/// then each query head of each row attends to its cached positions through ``AttentionKernels``
-/// (no BLAS). A head's result depends only on its own sequence, whichever thread computes it,
+/// then each query head of each row attends to the positions up to its own through
+/// ``AttentionKernels`` (no BLAS). A row's result depends only on its sequence's earlier
+/// positions, whichever thread computes it and however its prompt was cut into chunks,
 /// and the threads that run the projections share this work instead of waiting for the engine
 /// thread to finish it alone: even one stream's heads are spread over the threads once its
 /// context is long enough to pay for the hand-off. Storing first is safe in a sliding-window ring
 /// too: the slot a new position takes held one that is no longer visible.
 final class DecodeAttention: PoolTask, @unchecked Sendable {
-    /// A decode row of the step and its sequence's cache.
+    /// A row of the step, its sequence's cache and its position in the sequence.
     struct Row {
         let cache: KVCache
         let row: Int
+        let position: Int
     }
 
     /// Per-thread scratch: the positions' segments and their scores.
@@ -56,8 +58,8 @@ final class DecodeAttention: PoolTask, @unchecked Sendable {
         var work = 0
         for item in rows {
             item.cache.store(layer: layerIndex, keys: k + item.row * width, values: v + item.row * width, stride: width,
-                             firstPosition: item.cache.length, count: 1, narrow: kernels.narrowHalf)
-            work += visibleCount(item.cache) * configuration.headCount
+                             firstPosition: item.position, count: 1, narrow: kernels.narrowHalf)
+            work += visibleCount(item.position) * configuration.headCount
         }
         queries = q
         self.output = output
@@ -72,9 +74,8 @@ final class DecodeAttention: PoolTask, @unchecked Sendable {
         rows.removeAll(keepingCapacity: true)
     }
 
-    /// Positions the row at `cache.length` attends to: causal, and within the window.
-    private func visibleCount(_ cache: KVCache) -> Int {
-        let position = cache.length
+    /// Positions the row at `position` attends to: causal, and within the window.
+    private func visibleCount(_ position: Int) -> Int {
         let oldest = sliding ? configuration.slidingWindow.map { max(0, position - $0 + 1) } ?? 0 : 0
         return position + 1 - oldest
     }
@@ -83,11 +84,11 @@ final class DecodeAttention: PoolTask, @unchecked Sendable {
         // Contiguous (row, head) pairs with about equal numbers of positions to attend to (the cost).
         let heads = configuration.headCount
         var total = 0
-        for row in rows { total += visibleCount(row.cache) * heads }
+        for row in rows { total += visibleCount(row.position) * heads }
         let low = total * part / parts, high = total * (part + 1) / parts
         var before = 0
         for row in rows {
-            let cost = visibleCount(row.cache)
+            let cost = visibleCount(row.position)
             guard before + cost * heads > low else { before += cost * heads; continue }
             if before >= high { break }
             var prepared = false
@@ -104,9 +105,9 @@ final class DecodeAttention: PoolTask, @unchecked Sendable {
 
     /// Lists the row's visible positions (its own new one included) in `scratch`.
     private func prepare(_ item: Row, scratch: Scratch) {
-        let position = item.cache.length
+        let position = item.position
         scratch.segments.removeAll(keepingCapacity: true)
-        item.cache.appendSegments(layer: layerIndex, from: position + 1 - visibleCount(item.cache), to: position + 1, into: &scratch.segments)
+        item.cache.appendSegments(layer: layerIndex, from: position + 1 - visibleCount(position), to: position + 1, into: &scratch.segments)
     }
 
     /// One query head of one row over the positions `prepare` listed.

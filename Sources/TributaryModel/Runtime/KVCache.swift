@@ -3,7 +3,9 @@ import TributaryKernels
 /// The keys and values one sequence has produced, per layer, in half precision.
 ///
 /// Global-attention layers keep every position in a buffer that grows by doubling;
-/// sliding-window layers keep only the last `window` positions in a ring. Half precision (as
+/// sliding-window layers keep the last `window + ringSlack` positions in a ring, so a chunk of up
+/// to ``ringSlack`` + 1 new positions can be stored before its rows attend without overwriting a
+/// position the chunk's first row still sees. Half precision (as
 /// llama.cpp's default `f16` cache) halves the bytes each decode step streams over a long context;
 /// the forward pass rounds every new key and value to half precision before it attends
 /// (``HalfPrecision/round(_:_:count:)``), so a position holds the same numbers whether a prefill
@@ -15,8 +17,8 @@ public final class KVCache: @unchecked Sendable {
         var values: UnsafeMutablePointer<Float16>
         /// Positions the buffers hold.
         var capacity: Int
-        /// Ring size for sliding-window layers; nil for global layers.
-        let window: Int?
+        /// Ring size for sliding-window layers (the window plus ``KVCache/ringSlack``); nil for global layers.
+        let ring: Int?
     }
 
     /// Floats per position (all key heads together).
@@ -27,15 +29,18 @@ public final class KVCache: @unchecked Sendable {
     /// The most positions this cache may hold.
     public let maximumLength: Int
 
+    /// Positions a sliding-window ring keeps beyond its window.
+    public static let ringSlack = 64
+
     /// Creates an empty cache for `configuration`, limited to `maximumLength` positions.
     public init(configuration: TransformerConfiguration, maximumLength: Int, initialCapacity: Int = 64) {
         width = configuration.keyValueWidth
         self.maximumLength = maximumLength
         layers = configuration.slidingLayers.map { sliding in
-            let window = sliding ? configuration.slidingWindow : nil
-            let capacity = window.map { min($0, maximumLength) } ?? min(initialCapacity, maximumLength)
+            let ring = sliding ? configuration.slidingWindow.map { $0 + Self.ringSlack } : nil
+            let capacity = ring.map { min($0, maximumLength) } ?? min(initialCapacity, maximumLength)
             let count = max(capacity, 1) * configuration.keyValueWidth
-            return Layer(keys: .allocateCacheAligned(capacity: count), values: .allocateCacheAligned(capacity: count), capacity: max(capacity, 1), window: window)
+            return Layer(keys: .allocateCacheAligned(capacity: count), values: .allocateCacheAligned(capacity: count), capacity: max(capacity, 1), ring: ring)
         }
     }
 
@@ -54,7 +59,7 @@ public final class KVCache: @unchecked Sendable {
 
     /// Grows global layers so they can hold `positions`.
     func ensureCapacity(_ positions: Int) {
-        for index in layers.indices where layers[index].window == nil && layers[index].capacity < positions {
+        for index in layers.indices where layers[index].ring == nil && layers[index].capacity < positions {
             var capacity = layers[index].capacity
             while capacity < positions { capacity *= 2 }
             capacity = min(max(capacity, positions), max(maximumLength, positions))
@@ -75,9 +80,9 @@ public final class KVCache: @unchecked Sendable {
     func store(layer index: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int, firstPosition: Int, count: Int,
                narrow: (UnsafePointer<Float>, Int, UnsafeMutablePointer<Float16>) -> Bool) {
         let layer = layers[index]
-        let skip = layer.window.map { max(0, count - $0) } ?? 0
+        let skip = layer.ring.map { max(0, count - $0) } ?? 0
         for row in skip..<count {
-            let slot = layer.window.map { (firstPosition + row) % $0 } ?? firstPosition + row
+            let slot = layer.ring.map { (firstPosition + row) % $0 } ?? firstPosition + row
             _ = narrow(keys + row * stride, width, layer.keys + slot * width)
             _ = narrow(values + row * stride, width, layer.values + slot * width)
         }
@@ -89,14 +94,14 @@ public final class KVCache: @unchecked Sendable {
         let layer = layers[index]
         let end = end ?? length
         guard from < end else { return }
-        guard let window = layer.window else {
+        guard let ring = layer.ring else {
             result.append(KeyValueSegment(keys: layer.keys, values: layer.values, count: end - from, firstPosition: from))
             return
         }
-        precondition(from >= end - window, "sliding-window cache no longer holds position \(from)")
-        let startSlot = from % window
+        precondition(from >= end - ring, "sliding-window cache no longer holds position \(from)")
+        let startSlot = from % ring
         let total = end - from
-        let firstCount = min(total, window - startSlot)
+        let firstCount = min(total, ring - startSlot)
         result.append(KeyValueSegment(keys: layer.keys + startSlot * width, values: layer.values + startSlot * width, count: firstCount, firstPosition: from))
         if firstCount < total {
             result.append(KeyValueSegment(keys: layer.keys, values: layer.values, count: total - firstCount, firstPosition: from + firstCount))

@@ -215,13 +215,16 @@ public final class Transformer: @unchecked Sendable {
         kernels.roundHalf(k, rows * c.keyValueWidth)
         kernels.roundHalf(v, rows * c.keyValueWidth)
 
-        // Prefill chunks attend here with BLAS; decode rows together on the worker threads.
+        // Long prefill chunks attend here with BLAS; decode rows and short chunks' rows each on
+        // their own, together on the worker threads.
         let attended = w.attention.reserve(rows * c.queryWidth)
         var row = 0
         decodeAttention.rows.removeAll(keepingCapacity: true)
         for item in items {
-            if item.tokens.count == 1 {
-                decodeAttention.rows.append(DecodeAttention.Row(cache: item.cache, row: row))
+            if attendsRowByRow(tokens: item.tokens.count) {
+                for index in 0..<item.tokens.count {
+                    decodeAttention.rows.append(DecodeAttention.Row(cache: item.cache, row: row + index, position: item.cache.length + index))
+                }
             } else {
                 attend(layerIndex: layerIndex, sliding: sliding, cache: item.cache, rowStart: row, count: item.tokens.count,
                        q: q, k: k, v: v, output: attended)
@@ -239,6 +242,14 @@ public final class Transformer: @unchecked Sendable {
             normRows(projected, postNorm, rows: rows, width: c.hiddenSize, into: projected)
         }
         VectorMath.add(projected, into: x, count: rows * c.hiddenSize)
+    }
+
+    /// Whether a chunk of `tokens` tokens attends row by row (``DecodeAttention``) rather than with
+    /// BLAS: decode rows, and chunks short enough for the quantized kernels (whose rows are then
+    /// computed exactly alike however a prompt is cut into such chunks) that a sliding-window ring
+    /// can take all their positions before they attend.
+    public func attendsRowByRow(tokens: Int) -> Bool {
+        tokens == 1 || (tokens < (decodePath?.shortPrefillTokens ?? 0) && tokens <= KVCache.ringSlack + 1)
     }
 
     /// Causal (optionally windowed) attention of one sequence's new rows over its cache and themselves.

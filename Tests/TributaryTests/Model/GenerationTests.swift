@@ -234,6 +234,45 @@ struct BatchingTests {
         #expect(alone != blas, "the short chunk did not take the kernels")
     }
 
+    @Test("short chunks cut anywhere give the same bits as one token at a time, past the sliding window too")
+    func shortChunksCutAnywhere() throws {
+        let model = try Fixtures.model("gemma3")
+        let root = try Fixtures.json("reference/gemma3.json") as! [String: Any]
+        let long = (root["cases"] as! [[String: Any]]).first { ($0["name"] as! String) == "long" }!
+        let prompt = long["prompt_ids"] as! [Int]
+        let window = model.configuration.slidingWindow!
+        let transformer = Transformer(configuration: model.configuration, weights: model.weights)
+        let shortLimit = transformer.decodePath!.shortPrefillTokens
+        // A BLAS chunk up to just before the window, then the rest in short pieces crossing it.
+        let head = window - 20
+        #expect(prompt.count > window + 40, "the long case must run past the window")
+        let tail = Array(prompt[head...])
+        func run(_ pieces: [Int]) throws -> [Float] {
+            let cache = KVCache(configuration: model.configuration, maximumLength: 1024)
+            _ = try transformer.forward([BatchItem(cache: cache, tokens: Array(prompt[..<head]), logits: .none)])
+            var start = 0
+            var last: [Float] = []
+            for size in pieces {
+                let end = min(start + size, tail.count)
+                guard start < end else { break }
+                last = Array(try transformer.forward([BatchItem(cache: cache, tokens: Array(tail[start..<end]))]).last(of: 0))
+                start = end
+            }
+            #expect(start == tail.count)
+            return last
+        }
+        let oneByOne = try run(Array(repeating: 1, count: tail.count))
+        var pieces: [Int] = []
+        var covered = 0
+        for size in [7, 1, shortLimit - 1, 13, 2, shortLimit - 1, 5] where covered < tail.count {
+            pieces.append(size)
+            covered += size
+        }
+        while covered < tail.count { pieces.append(min(shortLimit - 1, tail.count - covered)); covered += pieces.last! }
+        #expect(pieces.allSatisfy { transformer.attendsRowByRow(tokens: $0) })
+        #expect(try run(pieces) == oneByOne, "a short chunk's rows depend on where the prompt was cut")
+    }
+
     @Test("long prompts prefilled in one step without decode rows each get their own sgemm: equal to alone")
     func longPromptsNotMerged() throws {
         let model = try Fixtures.model("smollm2")
@@ -275,10 +314,10 @@ struct BatchingTests {
         // neighbouring half (5e-4 relative), so the bound is looser than float32 noise alone.
         #expect(comparison.relative < 2e-4, "\(comparison)")
         #expect(chunked.length == prompt.count)
-        // Sliding-window layers keep only their window (512); global layers grew to hold every position.
+        // Sliding-window layers keep only their window (512) and the ring slack; global layers grew to hold every position.
         let c = model.configuration
         let slidingLayers = c.slidingLayers.filter { $0 }.count
         let bytesPerPosition = 2 * c.keyValueWidth * MemoryLayout<Float16>.size
-        #expect(chunked.byteCount == (slidingLayers * c.slidingWindow! + (c.layerCount - slidingLayers) * 1024) * bytesPerPosition)
+        #expect(chunked.byteCount == (slidingLayers * (c.slidingWindow! + KVCache.ringSlack) + (c.layerCount - slidingLayers) * 1024) * bytesPerPosition)
     }
 }
