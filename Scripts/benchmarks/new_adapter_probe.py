@@ -4,6 +4,11 @@
 Starts N streaming clients on already-used adapters, then sends one request naming a cold adapter
 (its first use loads it from disk) and reports the running streams' inter-token gaps before and
 around that moment: median, the largest gap in the window, and the loader's own first-token time.
+
+With --step-trace PATH (the server started with TRIBUTARY_STEP_TRACE=PATH) it also reports the
+engine's own step durations: the median decode step before the arrival and the longest step
+between the arrival and the end of the window, which is what the running streams waited for
+their next token, without the load generator's and the HTTP layer's jitter.
 """
 import argparse
 import json
@@ -30,6 +35,7 @@ def main():
     parser.add_argument("--key", required=True)
     parser.add_argument("--warm", default="demo-0,demo-1,demo-2,demo-3,demo-4,demo-5,demo-6,demo-7")
     parser.add_argument("--cold", default="demo-77")
+    parser.add_argument("--step-trace", help="the server's TRIBUTARY_STEP_TRACE file")
     args = parser.parse_args()
     marks = []
     warm = args.warm.split(",")
@@ -39,6 +45,7 @@ def main():
         t.start()
     time.sleep(4)
     arrival = time.perf_counter()
+    arrival_wall = time.time()
     cold_marks = []
     stream(args.base_url, args.key, args.cold, 8, cold_marks, "cold")
     for t in threads:
@@ -54,7 +61,11 @@ def main():
                 gaps_before.append(b - a)
             elif a < window_end:
                 gaps_window.append(b - a)
+    engine = {}
+    if args.step_trace:
+        engine = engine_steps(args.step_trace, arrival_wall, arrival_wall + (window_end - arrival), len(warm))
     print(json.dumps({
+        **engine,
         "streams": len(warm), "cold_adapter": args.cold,
         "cold_first_token_seconds": (cold_marks[0][0] - arrival) if cold_marks else None,
         "gap_median_before_ms": statistics.median(gaps_before) * 1000,
@@ -63,6 +74,29 @@ def main():
         "gap_max_around_arrival_in_steps": max(gaps_window) / statistics.median(gaps_before) if gaps_window else None,
         "streams_ran_through_window": still_running,
     }, sort_keys=True))
+
+
+def engine_steps(path, arrival, window_end, streams):
+    """The engine's step durations around the arrival, from its step trace."""
+    steps = []
+    for line in open(path):
+        end, ms, decode, prefill = line.split()
+        steps.append((float(end), float(ms), int(decode), int(prefill)))
+    before = [ms for end, ms, decode, prefill in steps if arrival - 2 <= end < arrival and decode == streams and prefill == 0]
+    window = [(ms, decode, prefill) for end, ms, decode, prefill in steps if arrival <= end - ms / 1000 and end - ms / 1000 < window_end]
+    median = statistics.median(before)
+    longest = max(window)
+    # The same length of time just before the arrival, for the machine's own jitter.
+    span = window_end - arrival
+    baseline = [ms for end, ms, decode, prefill in steps if arrival - span <= end < arrival]
+    return {
+        "engine_longest_step_before_ms": max(baseline),
+        "engine_median_step_before_ms": median,
+        "engine_longest_step_in_window_ms": longest[0],
+        "engine_longest_step_in_steps": longest[0] / median,
+        "engine_longest_step_rows": {"decode": longest[1], "prefill": longest[2]},
+        "engine_newcomer_steps": [{"ms": round(ms, 2), "decode": d, "prefill": p} for ms, d, p in window if p > 0],
+    }
 
 
 if __name__ == "__main__":

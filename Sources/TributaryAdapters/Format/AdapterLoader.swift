@@ -106,28 +106,35 @@ public enum AdapterLoader {
     }
 
     /// Reads the LoRA pairs of the adapter at `path` without a base model.
-    public static func rawPairs(path: String) throws(AdapterError) -> (format: Format, pairs: [RawPair]) {
+    /// The adapter's LoRA pairs as float32, unvalidated against a base; `pace` runs after each pair.
+    public static func rawPairs(path: String, pace: () -> Void = {}) throws(AdapterError) -> (format: Format, pairs: [RawPair]) {
         let format = try format(of: path)
         switch format {
-        case .peft: return (format, try readPEFT(path: path))
-        case .ggufLoRA: return (format, try readGGUF(path: path))
+        case .peft: return (format, try readPEFT(path: path, pace: pace))
+        case .ggufLoRA: return (format, try readGGUF(path: path, pace: pace))
         }
     }
 
     /// Loads and validates the adapter at `path` for a base model with `configuration`.
     ///
-    /// - Parameter knownHash: the content hash already computed for these exact files (the
-    ///   registry passes it when their size and modification time are unchanged), to skip rehashing.
+    /// - Parameters:
+    ///   - knownHash: the content hash already computed for these exact files (the registry passes
+    ///     it when their size and modification time are unchanged), to skip rehashing.
+    ///   - pace: runs between pieces of the work (a few tens of microseconds each), so a caller can
+    ///     spread the load's CPU time (``BackgroundLoader`` in the server sleeps there).
     public static func load(path: String, base configuration: TransformerConfiguration, identity: String,
-                            knownHash: String? = nil) throws(AdapterError) -> Loaded {
-        let (format, raw) = try rawPairs(path: path)
+                            knownHash: String? = nil, pace: () -> Void = {}) throws(AdapterError) -> Loaded {
+        let (format, raw) = try rawPairs(path: path, pace: pace)
         if let architecture = declaredArchitecture(path: path), architecture != configuration.architecture {
             throw AdapterError(path, "adapter for architecture \(architecture); the base model is \(configuration.architecture)")
         }
         let hash: String
         if let knownHash { hash = knownHash } else { hash = try contentHash(path: path) }
         var builder = PairBuilder(configuration: configuration, identity: identity, format: format)
-        for pair in raw { try builder.add(pair) }
+        for pair in raw {
+            try builder.add(pair)
+            pace()
+        }
         guard builder.pairCount > 0 else { throw AdapterError(path, "the adapter has no LoRA tensors") }
         return Loaded(weights: LoRAWeights(identity: identity, pairs: builder.pairs), contentHash: hash, format: format,
                       ranks: builder.ranks, pairCount: builder.pairCount)
@@ -138,7 +145,7 @@ public enum AdapterLoader {
     static let peftKey = try! NSRegularExpression(
         pattern: #"^base_model\.model\.model\.layers\.(\d+)\.(self_attn|mlp)\.([a-z_]+)\.lora_(A|B)(?:\.default)?\.weight$"#)
 
-    static func readPEFT(path: String) throws(AdapterError) -> [RawPair] {
+    static func readPEFT(path: String, pace: () -> Void) throws(AdapterError) -> [RawPair] {
         let config = try PEFTConfig(path: path + "/adapter_config.json")
         let weightsPath = path + "/adapter_model.safetensors"
         let file: SafetensorsFile
@@ -181,6 +188,7 @@ public enum AdapterLoader {
                 a: aValues, aShape: (a.shape[0], a.shape[1]), b: bValues, bShape: (b.shape[0], b.shape[1]),
                 names: (a.name, b.name), file: weightsPath, layout: .huggingFace))
             adaptedModules.insert(entry.module.peftName)
+            pace()
         }
         for target in config.targetModules ?? [] where !adaptedModules.contains(target) {
             throw AdapterError(path, "target module \(target) is declared in adapter_config.json but has no tensors")
@@ -190,7 +198,7 @@ public enum AdapterLoader {
 
     // MARK: GGUF LoRA
 
-    static func readGGUF(path: String) throws(AdapterError) -> [RawPair] {
+    static func readGGUF(path: String, pace: () -> Void) throws(AdapterError) -> [RawPair] {
         let gguf: GGUFFile
         do { gguf = try GGUFFile(path: path) } catch { throw AdapterError(path, error.problem) }
         guard gguf["general.type"]?.string == "adapter", gguf["adapter.type"]?.string == "lora" else {
@@ -226,6 +234,7 @@ public enum AdapterLoader {
                 layer: layer, module: module, rank: rank, scale: alpha > 0 ? Float(alpha) / Float(rank) : 1,
                 a: try values(a), aShape: (a.rows, a.columns), b: try values(b), bShape: (b.rows, b.columns),
                 names: (a.name, b.name), file: path, layout: .gguf))
+            pace()
         }
         return pairs
     }

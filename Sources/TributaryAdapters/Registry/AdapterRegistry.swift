@@ -168,8 +168,9 @@ public final class AdapterRegistry: Sendable {
         }
     }
 
-    /// The adapter's weights, loading them on first use, and marking it recently used.
-    public func resolve(name: String) throws(AdapterError) -> ResolvedAdapter {
+    /// The adapter's weights, loading them on first use, and marking it recently used (`pace` runs
+    /// between pieces of a load, as in ``AdapterLoader/load(path:base:identity:knownHash:pace:)``).
+    public func resolve(name: String, pace: () -> Void = {}) throws(AdapterError) -> ResolvedAdapter {
         if let hit = resolveIfResident(name: name) { return hit }
 
         let lock = loadLocks.withLock { locks in
@@ -191,7 +192,7 @@ public final class AdapterRegistry: Sendable {
         // Unchanged size and modification time: reuse the registered hash instead of rehashing.
         let unchanged = version.stamp != nil && AdapterLoader.contentStamp(path: version.path) == version.stamp
         let loaded = try AdapterLoader.load(path: version.path, base: base, identity: "\(name)@\(version.label)",
-                                            knownHash: unchanged ? version.contentHash : nil)
+                                            knownHash: unchanged ? version.contentHash : nil, pace: pace)
         guard loaded.contentHash == version.contentHash else {
             throw AdapterError(version.path, "adapter content changed on disk since it was registered (hash \(loaded.contentHash.prefix(12)), registered \(version.contentHash.prefix(12))); register it again")
         }

@@ -39,8 +39,8 @@ struct InferenceRoutes {
                 throw notFound(adapter.name, "no adapter named \(adapter.name)")
             }
             let registry = state.registry, name = adapter.name
-            switch await BackgroundLoader.shared.run({ () -> Result<ResolvedAdapter, AdapterError> in
-                Result { () throws(AdapterError) in try registry.resolve(name: name) }
+            switch await BackgroundLoader.shared.run({ pace -> Result<ResolvedAdapter, AdapterError> in
+                Result { () throws(AdapterError) in try registry.resolve(name: name, pace: pace) }
             }) {
             case .success(let loaded):
                 resolved.append((loaded, adapter.scale))

@@ -4,14 +4,18 @@ import Glibc
 #endif
 
 /// One thread, at a lower scheduling priority than the engine, that runs adapter loads (file
-/// reads, parsing, validation, float copies).
+/// reads, parsing, validation, half-precision copies) a little at a time.
 ///
 /// A cold adapter's first request loads it before queueing. Done on the request's task, the load
 /// blocked one of Swift's cooperative threads (two on these machines) and took CPU time from the
 /// engine's step at the same priority, lengthening the running streams' gap. On this thread
-/// (`nice` 10, Linux sets it per thread) the running streams keep their cores and the load uses
-/// what they leave. Loads of different adapters wait for each other here (one adapter's
-/// concurrent requests already shared one load).
+/// (`nice` 10, Linux sets it per thread) the running streams keep more of their cores. The load
+/// is also paced (``Pacer``): after each slice of about a quarter of a millisecond it sleeps nine
+/// times as long. A load that kept a core for its 8-10 ms stalled the engine's other thread at
+/// every fork-join in that time, so the running streams' steps around a cold adapter's arrival
+/// took up to twice as long; paced, it takes a tenth of a core for about ten times as long
+/// (under 0.1 s more before the cold request's first token). Loads of different adapters wait
+/// for each other here (one adapter's concurrent requests already shared one load).
 public final class BackgroundLoader: @unchecked Sendable {
     /// The process's loader.
     public static let shared = BackgroundLoader(niceness: 10)
@@ -23,13 +27,32 @@ public final class BackgroundLoader: @unchecked Sendable {
         Thread { [self] in loop(niceness: niceness) }.start()
     }
 
-    /// Runs `work` on the loader thread and returns its result.
-    public func run<Value: Sendable>(_ work: @escaping @Sendable () -> Value) async -> Value {
+    /// Runs `work` on the loader thread and returns its result; `work` calls the closure it is
+    /// given between small pieces of its work, where the loader may sleep.
+    public func run<Value: Sendable>(_ work: @escaping @Sendable (_ pace: () -> Void) -> Value) async -> Value {
         await withCheckedContinuation { continuation in
             condition.lock()
-            jobs.append { continuation.resume(returning: work()) }
+            jobs.append {
+                let pacer = Pacer()
+                continuation.resume(returning: work { pacer.pace() })
+            }
             condition.signal()
             condition.unlock()
+        }
+    }
+
+    /// Keeps a job's CPU use near a tenth of a core: after each slice of at least `slice` seconds
+    /// of work, sleeps nine times as long as the slice took.
+    final class Pacer {
+        static let slice = 0.000_25
+        static let sleepFactor = 9.0
+        private var sliceStart = DispatchTime.now().uptimeNanoseconds
+
+        func pace() {
+            let worked = Double(DispatchTime.now().uptimeNanoseconds - sliceStart) / 1e9
+            guard worked >= Self.slice else { return }
+            Thread.sleep(forTimeInterval: worked * Self.sleepFactor)
+            sliceStart = DispatchTime.now().uptimeNanoseconds
         }
     }
 

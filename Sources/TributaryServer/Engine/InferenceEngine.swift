@@ -24,6 +24,7 @@ public final class InferenceEngine: Sendable {
     private let queue = Mutex(Queue())
     private let wake = NSCondition()
     private let stopped = DispatchSemaphore(value: 0)
+    private let stepTrace = StepTrace.fromEnvironment()
 
     /// Starts the engine thread.
     public init(model: LanguageModel, limits: EngineLimits, metrics: Metrics) {
@@ -164,10 +165,20 @@ public final class InferenceEngine: Sendable {
             if let token = sequence.pendingToken { items.append((sequence, [token], true)) }
         }
         var budget = limits.maxBatchTokens
+        // Short chunks attend row by row and give the same bits however they are cut, so while
+        // streams are decoding a newcomer's short prompt joins a step at most as many rows at a
+        // time as the step already decodes: the step at most doubles, and the running streams
+        // wait at most one step's time for it.
+        var shortRows = items.isEmpty ? Int.max : max(items.count, EngineLimits.minimumShortRowsPerStep)
         var chunks = 0
         for sequence in running where sequence.isPrefilling {
             let prompt = sequence.request.promptTokens
-            let count = min(max(limits.prefillChunkTokens, 1), prompt.count - sequence.prefilled)
+            var count = min(max(limits.prefillChunkTokens, 1), prompt.count - sequence.prefilled)
+            if transformer.attendsRowByRow(tokens: count) {
+                guard shortRows > 0 else { continue }
+                count = min(count, shortRows)
+                shortRows -= count
+            }
             if count > budget && chunks > 0 { break }
             let chunk = Array(prompt[sequence.prefilled..<(sequence.prefilled + count)])
             items.append((sequence, chunk, sequence.prefilled + count == prompt.count))
@@ -181,6 +192,7 @@ public final class InferenceEngine: Sendable {
             BatchItem(cache: $0.sequence.cache, tokens: $0.tokens, logits: $0.logits ? .last : .none, adapters: $0.sequence.request.adapters)
         }
         let logits: StepLogits
+        let started = DispatchTime.now().uptimeNanoseconds
         do {
             logits = try transformer.forward(batch)
         } catch {
@@ -191,9 +203,15 @@ public final class InferenceEngine: Sendable {
             running.removeAll { failed.contains(ObjectIdentifier($0)) }
             return
         }
-        metrics.observeStep(batchTokens: items.reduce(0) { $0 + $1.tokens.count }, running: running.count, queued: queued)
+        let rows = items.reduce(0) { $0 + $1.tokens.count }
+        metrics.observeStep(batchTokens: rows, running: running.count, queued: queued)
 
         let now = Date()
+        if let stepTrace {
+            let decodeRows = items.count { !$0.sequence.isPrefilling }
+            stepTrace.record(end: now, milliseconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6,
+                             decodeRows: decodeRows, prefillRows: rows - decodeRows)
+        }
         var finished: Set<ObjectIdentifier> = []
         for (index, item) in items.enumerated() {
             let sequence = item.sequence

@@ -17,12 +17,12 @@ struct BackgroundLoaderTests {
     func lowerPriorityThread() async throws {
         let callerNiceness = Self.currentNiceness()
         #expect(callerNiceness != nil)
-        let inside = await BackgroundLoader.shared.run { Self.currentNiceness() }
+        let inside = await BackgroundLoader.shared.run { _ in Self.currentNiceness() }
         // Niceness 10, or the caller's own if a test runner already made it nicer than that.
         #expect(inside == max(10, callerNiceness ?? 0))
         let results = await withTaskGroup(of: (Int, Int).self) { group in
             for index in 0..<16 {
-                group.addTask { (index, await BackgroundLoader.shared.run { index * index }) }
+                group.addTask { (index, await BackgroundLoader.shared.run { _ in index * index }) }
             }
             var collected: [Int: Int] = [:]
             for await (index, value) in group { collected[index] = value }
@@ -32,5 +32,26 @@ struct BackgroundLoaderTests {
         #expect(results.allSatisfy { $0.value == $0.key * $0.key })
         // The caller's own thread kept its priority.
         #expect(Self.currentNiceness() == callerNiceness)
+    }
+
+    @Test("paced work uses about a tenth of a core: a job of 20 ms of spinning takes ten times as long")
+    func pacedWork() async throws {
+        let (busy, elapsed) = await BackgroundLoader.shared.run { pace -> (Double, Double) in
+            let start = DispatchTime.now().uptimeNanoseconds
+            var busy = 0.0
+            // 200 pieces of 0.1 ms of work, calling `pace` between them, as a load does between pairs.
+            for _ in 0..<200 {
+                let pieceStart = DispatchTime.now().uptimeNanoseconds
+                while DispatchTime.now().uptimeNanoseconds - pieceStart < 100_000 {}
+                busy += Double(DispatchTime.now().uptimeNanoseconds - pieceStart) / 1e9
+                pace()
+            }
+            return (busy, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        // Busy for about 20 ms; the sleeps make it at least about 9 times longer (a loaded machine
+        // only stretches it further), and never a second.
+        #expect(busy >= 0.019)
+        #expect(elapsed >= busy * 7, "busy \(busy) s took \(elapsed) s")
+        #expect(elapsed < 2)
     }
 }
