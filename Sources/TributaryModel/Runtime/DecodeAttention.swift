@@ -56,10 +56,18 @@ final class DecodeAttention: PoolTask, @unchecked Sendable {
         self.sliding = sliding
         let width = configuration.keyValueWidth
         var work = 0
+        var longest = 0
         for item in rows {
+            longest = max(longest, item.cache.maximumLength + 1)
             item.cache.store(layer: layerIndex, keys: k + item.row * width, values: v + item.row * width, stride: width,
                              firstPosition: item.position, count: 1, narrow: kernels.narrowHalf)
             work += visibleCount(item.position) * configuration.headCount
+        }
+        // Every thread's scratch is sized for the longest context at once (on the engine thread), so
+        // neither a growing context nor the first step that splits one row's heads allocates later.
+        for part in scratch {
+            _ = part.scores.reserve(longest)
+            if part.segments.capacity < 3 { part.segments.reserveCapacity(3) }
         }
         queries = q
         self.output = output
@@ -117,8 +125,7 @@ final class DecodeAttention: PoolTask, @unchecked Sendable {
         let hd = c.headDimension, width = c.keyValueWidth
         var total = 0
         for segment in scratch.segments { total += segment.count }
-        // Sized for the longest context at once, so growing contexts never reallocate mid-generation.
-        let scores = scratch.scores.reserve(max(total, item.cache.maximumLength + 1))
+        let scores = scratch.scores.reserve(total)
         let group = head / c.groupSize
         var column = 0
         for segment in scratch.segments {
