@@ -39,7 +39,8 @@ struct InferenceRoutes {
                 throw notFound(adapter.name, "no adapter named \(adapter.name)")
             }
             let registry = state.registry, name = adapter.name
-            switch await BackgroundLoader.shared.run({ pace -> Result<ResolvedAdapter, AdapterError> in
+            let engine = state.engine
+            switch await BackgroundLoader.shared.run(pacedWhile: { engine.load.running > 0 }, { pace -> Result<ResolvedAdapter, AdapterError> in
                 Result { () throws(AdapterError) in try registry.resolve(name: name, pace: pace) }
             }) {
             case .success(let loaded):

@@ -14,7 +14,8 @@ import Glibc
 /// times as long. A load that kept a core for its 8-10 ms stalled the engine's other thread at
 /// every fork-join in that time, so the running streams' steps around a cold adapter's arrival
 /// took up to twice as long; paced, it takes a tenth of a core for about ten times as long
-/// (under 0.1 s more before the cold request's first token). Loads of different adapters wait
+/// (under 0.1 s more before the cold request's first token); with no stream running it does not
+/// sleep. Loads of different adapters wait
 /// for each other here (one adapter's concurrent requests already shared one load).
 public final class BackgroundLoader: @unchecked Sendable {
     /// The process's loader.
@@ -28,13 +29,16 @@ public final class BackgroundLoader: @unchecked Sendable {
     }
 
     /// Runs `work` on the loader thread and returns its result; `work` calls the closure it is
-    /// given between small pieces of its work, where the loader may sleep.
-    public func run<Value: Sendable>(_ work: @escaping @Sendable (_ pace: () -> Void) -> Value) async -> Value {
+    /// given between small pieces of its work, where the loader sleeps whenever `pacedWhile`
+    /// says so (the server passes "the engine has sequences running": with nothing to disturb, a
+    /// load runs at full speed).
+    public func run<Value: Sendable>(pacedWhile: @escaping @Sendable () -> Bool = { true },
+                                     _ work: @escaping @Sendable (_ pace: () -> Void) -> Value) async -> Value {
         await withCheckedContinuation { continuation in
             condition.lock()
             jobs.append {
                 let pacer = Pacer()
-                continuation.resume(returning: work { pacer.pace() })
+                continuation.resume(returning: work { pacer.pace(sleeping: pacedWhile) })
             }
             condition.signal()
             condition.unlock()
@@ -48,10 +52,11 @@ public final class BackgroundLoader: @unchecked Sendable {
         static let sleepFactor = 9.0
         private var sliceStart = DispatchTime.now().uptimeNanoseconds
 
-        func pace() {
+        /// Ends a piece of work: sleeps if the slice is over and `sleeping` says to.
+        func pace(sleeping: () -> Bool = { true }) {
             let worked = Double(DispatchTime.now().uptimeNanoseconds - sliceStart) / 1e9
             guard worked >= Self.slice else { return }
-            Thread.sleep(forTimeInterval: worked * Self.sleepFactor)
+            if sleeping() { Thread.sleep(forTimeInterval: worked * Self.sleepFactor) }
             sliceStart = DispatchTime.now().uptimeNanoseconds
         }
     }

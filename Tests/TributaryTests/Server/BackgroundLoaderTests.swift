@@ -34,12 +34,12 @@ struct BackgroundLoaderTests {
         #expect(Self.currentNiceness() == callerNiceness)
     }
 
-    @Test("paced work uses about a tenth of a core: a job of 20 ms of spinning takes ten times as long")
-    func pacedWork() async throws {
-        let (busy, elapsed) = await BackgroundLoader.shared.run { pace -> (Double, Double) in
+    /// Runs 200 pieces of 0.1 ms of spinning on the loader, calling `pace` between them as a load
+    /// does between LoRA pairs; returns the busy time and the elapsed time.
+    static func spin(pacedWhile: @escaping @Sendable () -> Bool) async -> (busy: Double, elapsed: Double) {
+        await BackgroundLoader.shared.run(pacedWhile: pacedWhile) { pace -> (Double, Double) in
             let start = DispatchTime.now().uptimeNanoseconds
             var busy = 0.0
-            // 200 pieces of 0.1 ms of work, calling `pace` between them, as a load does between pairs.
             for _ in 0..<200 {
                 let pieceStart = DispatchTime.now().uptimeNanoseconds
                 while DispatchTime.now().uptimeNanoseconds - pieceStart < 100_000 {}
@@ -48,10 +48,17 @@ struct BackgroundLoaderTests {
             }
             return (busy, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
+    }
+
+    @Test("paced work uses about a tenth of a core while streams run, and runs at full speed otherwise")
+    func pacedWork() async throws {
         // Busy for about 20 ms; the sleeps make it at least about 9 times longer (a loaded machine
         // only stretches it further), and never a second.
-        #expect(busy >= 0.019)
-        #expect(elapsed >= busy * 7, "busy \(busy) s took \(elapsed) s")
-        #expect(elapsed < 2)
+        let paced = await Self.spin(pacedWhile: { true })
+        #expect(paced.busy >= 0.019)
+        #expect(paced.elapsed >= paced.busy * 7, "busy \(paced.busy) s took \(paced.elapsed) s")
+        #expect(paced.elapsed < 2)
+        let unpaced = await Self.spin(pacedWhile: { false })
+        #expect(unpaced.elapsed < paced.elapsed / 3, "unpaced \(unpaced.elapsed) s against paced \(paced.elapsed) s")
     }
 }
