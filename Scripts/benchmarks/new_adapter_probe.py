@@ -6,9 +6,9 @@ Starts N streaming clients on already-used adapters, then sends one request nami
 around that moment: median, the largest gap in the window, and the loader's own first-token time.
 
 With --step-trace PATH (the server started with TRIBUTARY_STEP_TRACE=PATH) it also reports the
-engine's own step durations: the median decode step before the arrival and the longest step
-between the arrival and the end of the window, which is what the running streams waited for
-their next token, without the load generator's and the HTTP layer's jitter.
+engine's own steps, as the time from one step's end to the next one's (a running stream's gap as
+the engine produced it): the median before the arrival and the longest between the arrival and
+the end of the window, without the load generator's and the HTTP layer's jitter.
 """
 import argparse
 import json
@@ -77,25 +77,34 @@ def main():
 
 
 def engine_steps(path, arrival, window_end, streams):
-    """The engine's step durations around the arrival, from its step trace."""
+    """The engine's steps around the arrival, from its step trace.
+
+    A running stream gets one token per step, so the time between two consecutive steps' ends is
+    its gap as the engine produced it (the step itself plus the scheduler's work between steps).
+    """
     steps = []
     for line in open(path):
         end, ms, decode, prefill = line.split()
         steps.append((float(end), float(ms), int(decode), int(prefill)))
-    before = [ms for end, ms, decode, prefill in steps if arrival - 2 <= end < arrival and decode == streams and prefill == 0]
-    window = [(ms, decode, prefill) for end, ms, decode, prefill in steps if arrival <= end - ms / 1000 and end - ms / 1000 < window_end]
+    # (end, interval since the previous step's end in ms, duration ms, decode rows, prefill rows)
+    intervals = [(b[0], (b[0] - a[0]) * 1000, b[1], b[2], b[3]) for a, b in zip(steps, steps[1:])]
+    before = [gap for end, gap, ms, decode, prefill in intervals
+              if arrival - 2 <= end < arrival and decode == streams and prefill == 0]
+    window = [(gap, decode, prefill) for end, gap, ms, decode, prefill in intervals if arrival <= end - gap / 1000 and end - gap / 1000 < window_end]
+    if not before or not window:
+        return {"engine_steps_missing": "no steps before or after the arrival in the trace; is it the server's TRIBUTARY_STEP_TRACE file?"}
     median = statistics.median(before)
     longest = max(window)
     # The same length of time just before the arrival, for the machine's own jitter.
     span = window_end - arrival
-    baseline = [ms for end, ms, decode, prefill in steps if arrival - span <= end < arrival]
+    baseline = [gap for end, gap, ms, decode, prefill in intervals if arrival - span <= end < arrival]
     return {
-        "engine_longest_step_before_ms": max(baseline),
         "engine_median_step_before_ms": median,
+        "engine_longest_step_before_ms": max(baseline, default=None),
         "engine_longest_step_in_window_ms": longest[0],
         "engine_longest_step_in_steps": longest[0] / median,
         "engine_longest_step_rows": {"decode": longest[1], "prefill": longest[2]},
-        "engine_newcomer_steps": [{"ms": round(ms, 2), "decode": d, "prefill": p} for ms, d, p in window if p > 0],
+        "engine_newcomer_steps": [{"ms": round(gap, 2), "decode": d, "prefill": p} for gap, d, p in window if p > 0],
     }
 
 

@@ -105,8 +105,8 @@ public enum AdapterLoader {
         public var isGGUFLayout: Bool { layout == .gguf }
     }
 
-    /// Reads the LoRA pairs of the adapter at `path` without a base model.
-    /// The adapter's LoRA pairs as float32, unvalidated against a base; `pace` runs after each pair.
+    /// Reads the LoRA pairs of the adapter at `path` as float32, without a base model (unvalidated
+    /// against one); `pace` runs after each pair.
     public static func rawPairs(path: String, pace: () -> Void = {}) throws(AdapterError) -> (format: Format, pairs: [RawPair]) {
         let format = try format(of: path)
         switch format {

@@ -64,8 +64,8 @@ public enum HalfPrecision {
         while i < count { output[i] = Float(source[i]); i &+= 1 }
     }
 
-    /// `values[i] = Float(Float16(values[i]))` for `i < count`, finite values beyond half precision's
-    /// range clamped to ±65504 first (NaN stays NaN): what a KV cache row holds once stored.
+    /// `values[i] = Float(Float16(values[i]))` for `i < count`, values beyond half precision's range
+    /// (infinities too) clamped to ±65504 first (NaN stays NaN): what a KV cache row holds once stored.
     @inlinable @inline(__always)
     public static func round<Target: KernelTarget>(_ target: Target.Type, _ values: UnsafeMutablePointer<Float>, count: Int) {
         let v = UnsafeMutableRawPointer(values)

@@ -9,17 +9,24 @@ struct LoRASegment {
     let weights: LoRAWeights
     let scale: Float
 
-    /// Splits a step's adapter bindings into prefill segments (one per multi-token item and binding)
-    /// and decode bindings (one per single-token item and binding), into reusable arrays.
-    static func fill(items: [BatchItem], into segments: inout [LoRASegment], decodeBindings: inout [DecodeBinding]) {
+    /// Splits a step's adapter bindings into prefill segments (one per longer chunk and binding, two
+    /// `sgemm` each) and per-row bindings (each row of an item that
+    /// ``Transformer/computesRowByRow(tokens:)`` takes row by row: decode rows and short chunks, in
+    /// row order and, within a row, in binding order), into reusable arrays. Per-row deltas do not depend on how many rows share the call, so a short
+    /// chunk's rows come out the same however its prompt was cut.
+    static func fill(items: [BatchItem], shortPrefillTokens: Int, into segments: inout [LoRASegment], decodeBindings: inout [DecodeBinding]) {
         segments.removeAll(keepingCapacity: true)
         decodeBindings.removeAll(keepingCapacity: true)
         var row = 0
         for item in items {
-            for binding in item.adapters where binding.scale != 0 {
-                if item.tokens.count == 1 {
-                    decodeBindings.append(DecodeBinding(row: row, weights: binding.weights, scale: binding.scale))
-                } else {
+            if Transformer.computesRowByRow(tokens: item.tokens.count, shortPrefillTokens: shortPrefillTokens) {
+                for index in 0..<item.tokens.count {
+                    for binding in item.adapters where binding.scale != 0 {
+                        decodeBindings.append(DecodeBinding(row: row + index, weights: binding.weights, scale: binding.scale))
+                    }
+                }
+            } else {
+                for binding in item.adapters where binding.scale != 0 {
                     segments.append(LoRASegment(rowStart: row, rowCount: item.tokens.count, weights: binding.weights, scale: binding.scale))
                 }
             }
@@ -28,8 +35,8 @@ struct LoRASegment {
     }
 }
 
-/// One adapter binding of one decode row (a single-token item), in row order and, within a row,
-/// in the item's binding order: the order its deltas are added.
+/// One adapter binding of one row computed on its own (a decode row or a short chunk's row), in
+/// row order and, within a row, in the item's binding order: the order its deltas are added.
 struct DecodeBinding {
     let row: Int
     let weights: LoRAWeights

@@ -10,7 +10,9 @@ import TributaryKernels
 /// and the threads that run the projections share this work instead of waiting for the engine
 /// thread to finish it alone: even one stream's heads are spread over the threads once its
 /// context is long enough to pay for the hand-off. Storing first is safe in a sliding-window ring
-/// too: the slot a new position takes held one that is no longer visible.
+/// too, for up to ``KVCache/ringSlack`` + 1 rows of one sequence per step (what
+/// ``Transformer/computesRowByRow(tokens:)`` allows): the ring keeps that many positions beyond the
+/// window, so the slots the new positions take held ones that no row of the step still sees.
 final class DecodeAttention: PoolTask, @unchecked Sendable {
     /// A row of the step, its sequence's cache and its position in the sequence.
     struct Row {
@@ -33,7 +35,8 @@ final class DecodeAttention: PoolTask, @unchecked Sendable {
     private let kernels: QuantizedKernelSet
     private let pool: WorkerPool
     private let scratch: [Scratch]
-    /// The step's decode rows (refilled every layer; capacity kept).
+    /// The step's rows computed row by row: decode rows and short chunks' rows (refilled every
+    /// layer; capacity kept).
     var rows: [Row] = []
     private var layerIndex = 0
     private var sliding = false

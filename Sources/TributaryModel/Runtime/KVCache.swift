@@ -21,7 +21,7 @@ public final class KVCache: @unchecked Sendable {
         let ring: Int?
     }
 
-    /// Floats per position (all key heads together).
+    /// Values per position (all key heads together).
     let width: Int
     var layers: [Layer]
     /// Number of positions processed so far.

@@ -86,7 +86,8 @@ public final class Transformer: @unchecked Sendable {
         }
         for item in items { item.cache.ensureCapacity(item.cache.length + item.tokens.count) }
         let rope = ropeTables(items: items, rows: rows)
-        LoRASegment.fill(items: items, into: &w.loraSegments, decodeBindings: &w.decodeBindings)
+        LoRASegment.fill(items: items, shortPrefillTokens: decodePath?.shortPrefillTokens ?? 0, into: &w.loraSegments,
+                         decodeBindings: &w.decodeBindings)
         let segments = w.loraSegments
         let decodeBindings = w.decodeBindings
         let shortPrefillTokens = decodePath?.shortPrefillTokens ?? 0
@@ -221,7 +222,7 @@ public final class Transformer: @unchecked Sendable {
         var row = 0
         decodeAttention.rows.removeAll(keepingCapacity: true)
         for item in items {
-            if attendsRowByRow(tokens: item.tokens.count) {
+            if computesRowByRow(tokens: item.tokens.count) {
                 for index in 0..<item.tokens.count {
                     decodeAttention.rows.append(DecodeAttention.Row(cache: item.cache, row: row + index, position: item.cache.length + index))
                 }
@@ -244,12 +245,17 @@ public final class Transformer: @unchecked Sendable {
         VectorMath.add(projected, into: x, count: rows * c.hiddenSize)
     }
 
-    /// Whether a chunk of `tokens` tokens attends row by row (``DecodeAttention``) rather than with
-    /// BLAS: decode rows, and chunks short enough for the quantized kernels (whose rows are then
-    /// computed exactly alike however a prompt is cut into such chunks) that a sliding-window ring
-    /// can take all their positions before they attend.
-    public func attendsRowByRow(tokens: Int) -> Bool {
-        tokens == 1 || (tokens < (decodePath?.shortPrefillTokens ?? 0) && tokens <= KVCache.ringSlack + 1)
+    /// Whether a chunk of `tokens` tokens is computed row by row (attention in ``DecodeAttention``,
+    /// LoRA deltas in ``LowRankDecode``) rather than with BLAS: decode rows, and chunks short enough
+    /// for the quantized kernels that a sliding-window ring can take all their positions before they
+    /// attend. Each such row is then computed exactly alike however a prompt is cut into such chunks.
+    public func computesRowByRow(tokens: Int) -> Bool {
+        Self.computesRowByRow(tokens: tokens, shortPrefillTokens: decodePath?.shortPrefillTokens ?? 0)
+    }
+
+    /// ``computesRowByRow(tokens:)`` for a given short-chunk limit.
+    static func computesRowByRow(tokens: Int, shortPrefillTokens: Int) -> Bool {
+        tokens == 1 || (tokens < shortPrefillTokens && tokens <= KVCache.ringSlack + 1)
     }
 
     /// Causal (optionally windowed) attention of one sequence's new rows over its cache and themselves.

@@ -46,18 +46,29 @@ public final class BackgroundLoader: @unchecked Sendable {
     }
 
     /// Keeps a job's CPU use near a tenth of a core: after each slice of at least `slice` seconds
-    /// of work, sleeps nine times as long as the slice took.
+    /// of the thread's own CPU time (time spent preempted does not count), sleeps nine times as long.
     final class Pacer {
         static let slice = 0.000_25
         static let sleepFactor = 9.0
-        private var sliceStart = DispatchTime.now().uptimeNanoseconds
+        private var sliceStart = Pacer.threadCPUTime()
 
         /// Ends a piece of work: sleeps if the slice is over and `sleeping` says to.
         func pace(sleeping: () -> Bool = { true }) {
-            let worked = Double(DispatchTime.now().uptimeNanoseconds - sliceStart) / 1e9
+            let worked = Self.threadCPUTime() - sliceStart
             guard worked >= Self.slice else { return }
             if sleeping() { Thread.sleep(forTimeInterval: worked * Self.sleepFactor) }
-            sliceStart = DispatchTime.now().uptimeNanoseconds
+            sliceStart = Self.threadCPUTime()
+        }
+
+        /// CPU time the calling thread has used, in seconds.
+        static func threadCPUTime() -> Double {
+            #if canImport(Glibc)
+            var time = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+            return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+            #else
+            return Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+            #endif
         }
     }
 

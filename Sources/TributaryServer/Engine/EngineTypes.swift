@@ -113,9 +113,9 @@ public struct EngineLimits: Sendable {
     /// first token (BENCHMARKS.md, section 4).
     public var maxBatchTokens = 128
     /// Prompts are prefilled in chunks of this many tokens, at fixed positions (0, C, 2C, ...), so a
-    /// sequence's arithmetic never depends on what else is in the batch. A chunk short enough to
-    /// attend row by row (``Transformer/attendsRowByRow(tokens:)``) is cut further while streams
-    /// decode, which changes none of its numbers.
+    /// sequence's arithmetic never depends on what else is in the batch. The exception changes no
+    /// number: a chunk short enough to be computed row by row
+    /// (``Transformer/computesRowByRow(tokens:)``) may be cut further while streams decode.
     public var prefillChunkTokens = 256
     /// While streams decode, a step takes at most this many short-prompt rows or as many as it has
     /// decode rows, whichever is larger.

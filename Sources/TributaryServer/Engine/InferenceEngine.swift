@@ -165,7 +165,7 @@ public final class InferenceEngine: Sendable {
             if let token = sequence.pendingToken { items.append((sequence, [token], true)) }
         }
         var budget = limits.maxBatchTokens
-        // Short chunks attend row by row and give the same bits however they are cut, so while
+        // Short chunks are computed row by row and give the same bits however they are cut, so while
         // streams are decoding a newcomer's short prompt joins a step at most as many rows at a
         // time as the step already decodes: the step at most doubles, and the running streams
         // wait at most one step's time for it.
@@ -174,10 +174,14 @@ public final class InferenceEngine: Sendable {
         for sequence in running where sequence.isPrefilling {
             let prompt = sequence.request.promptTokens
             var count = min(max(limits.prefillChunkTokens, 1), prompt.count - sequence.prefilled)
-            if transformer.attendsRowByRow(tokens: count) {
-                guard shortRows > 0 else { continue }
-                count = min(count, shortRows)
-                shortRows -= count
+            if transformer.computesRowByRow(tokens: count) {
+                // A piece never leaves or is a single token of a longer rest: one token is classified
+                // as a decode row, which takes BLAS from the crossover on.
+                var piece = min(count, shortRows)
+                if count - piece == 1 { piece -= 1 }
+                guard piece >= 2 || piece == count else { continue }
+                count = piece
+                shortRows -= piece
             }
             if count > budget && chunks > 0 { break }
             let chunk = Array(prompt[sequence.prefilled..<(sequence.prefilled + count)])

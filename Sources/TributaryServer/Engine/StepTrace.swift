@@ -25,6 +25,7 @@ final class StepTrace: @unchecked Sendable {
     /// Appends one step (called on the engine thread only).
     func record(end: Date, milliseconds: Double, decodeRows: Int, prefillRows: Int) {
         let line = String(format: "%.6f %.3f %d %d\n", end.timeIntervalSince1970, milliseconds, decodeRows, prefillRows)
-        handle.write(Data(line.utf8))
+        // A failed write (disk full) loses trace lines, never the server.
+        try? handle.write(contentsOf: Data(line.utf8))
     }
 }

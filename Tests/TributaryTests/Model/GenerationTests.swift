@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TributaryAdapters
 import TributaryModel
 
 /// Sampling, stop conditions, limits and batching on the real default model.
@@ -269,8 +270,36 @@ struct BatchingTests {
             covered += size
         }
         while covered < tail.count { pieces.append(min(shortLimit - 1, tail.count - covered)); covered += pieces.last! }
-        #expect(pieces.allSatisfy { transformer.attendsRowByRow(tokens: $0) })
+        #expect(pieces.allSatisfy { transformer.computesRowByRow(tokens: $0) })
         #expect(try run(pieces) == oneByOne, "a short chunk's rows depend on where the prompt was cut")
+    }
+
+    @Test("with adapters too: a short prompt cut anywhere gives the same bits as whole and as one token at a time")
+    func shortChunksWithAdaptersCutAnywhere() throws {
+        let model = try Fixtures.model("smollm2")
+        let transformer = Transformer(configuration: model.configuration, weights: model.weights)
+        let adapters = try [("demo-0", Float(0.7)), ("demo-2", Float(0.4))].map { name, scale in
+            AdapterBinding(weights: try AdapterLoader.load(path: Fixtures.cache + "/adapters/" + name, base: model.configuration,
+                                                           identity: name).weights, scale: scale)
+        }
+        let prompt = model.tokenizer.encode("Tell me a long story about rivers, the sea, the rain and the clouds above them.",
+                                            parseSpecial: true)
+        #expect(prompt.count >= 12 && transformer.computesRowByRow(tokens: prompt.count))
+        func run(_ pieces: [Int]) throws -> [Float] {
+            let cache = KVCache(configuration: model.configuration, maximumLength: 128)
+            var start = 0
+            var last: [Float] = []
+            for size in pieces where start < prompt.count {
+                let end = min(start + size, prompt.count)
+                last = Array(try transformer.forward([BatchItem(cache: cache, tokens: Array(prompt[start..<end]), adapters: adapters)]).last(of: 0))
+                start = end
+            }
+            #expect(start == prompt.count)
+            return last
+        }
+        let whole = try run([prompt.count])
+        #expect(try run([3, 5, 2, prompt.count]) == whole, "cut into pieces")
+        #expect(try run(Array(repeating: 1, count: prompt.count)) == whole, "one token at a time")
     }
 
     @Test("long prompts prefilled in one step without decode rows each get their own sgemm: equal to alone")
