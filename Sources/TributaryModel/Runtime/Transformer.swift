@@ -276,11 +276,12 @@ public final class Transformer: @unchecked Sendable {
         let cachedCount = w.cachedSegments.reduce(0) { $0 + $1.count }
         let widenedKeys = w.widenedKeys.reserve(max(cachedCount, 1) * c.keyValueWidth)
         let widenedValues = w.widenedValues.reserve(max(cachedCount, 1) * c.keyValueWidth)
+        let widen = QuantizedDecodePath.bestKernels.widenHalf
         var widenedRows = 0
         for segment in w.cachedSegments {
             let offset = widenedRows * c.keyValueWidth
-            QuantizedDecodePath.bestKernels.widenHalf(segment.keys, segment.count * c.keyValueWidth, widenedKeys + offset)
-            QuantizedDecodePath.bestKernels.widenHalf(segment.values, segment.count * c.keyValueWidth, widenedValues + offset)
+            widen(segment.keys, segment.count * c.keyValueWidth, widenedKeys + offset)
+            widen(segment.values, segment.count * c.keyValueWidth, widenedValues + offset)
             widenedRows += segment.count
         }
         w.keySegments.removeAll(keepingCapacity: true)
