@@ -67,6 +67,12 @@ public struct TransformerConfiguration: Sendable, Equatable {
     public var keyValueWidth: Int { keyValueHeadCount * headDimension }
     /// Query heads per key/value head.
     public var groupSize: Int { headCount / keyValueHeadCount }
+    /// The oldest position a query at `position` attends to: 0, or on a sliding-window layer the
+    /// start of its window.
+    func oldestVisible(from position: Int, sliding: Bool) -> Int {
+        guard sliding, let slidingWindow else { return 0 }
+        return max(0, position - slidingWindow + 1)
+    }
 
     /// Checks the numbers are consistent; throws a message naming the first bad one.
     public func validate(source: String) throws(ModelLoadError) {

@@ -87,8 +87,7 @@ final class DecodeAttention: PoolTask, @unchecked Sendable {
 
     /// Positions the row at `position` attends to: causal, and within the window.
     private func visibleCount(_ position: Int) -> Int {
-        let oldest = sliding ? configuration.slidingWindow.map { max(0, position - $0 + 1) } ?? 0 : 0
-        return position + 1 - oldest
+        position + 1 - configuration.oldestVisible(from: position, sliding: sliding)
     }
 
     func execute(part: Int, parts: Int) {
@@ -118,7 +117,8 @@ final class DecodeAttention: PoolTask, @unchecked Sendable {
     private func prepare(_ item: Row, scratch: Scratch) {
         let position = item.position
         scratch.segments.removeAll(keepingCapacity: true)
-        item.cache.appendSegments(layer: layerIndex, from: position + 1 - visibleCount(position), to: position + 1, into: &scratch.segments)
+        item.cache.appendSegments(layer: layerIndex, from: configuration.oldestVisible(from: position, sliding: sliding), to: position + 1,
+                                  into: &scratch.segments)
     }
 
     /// One query head of one row over the positions `prepare` listed.

@@ -268,8 +268,7 @@ public final class Transformer: @unchecked Sendable {
         let w = workspace
         let hd = c.headDimension, gs = c.groupSize
         let firstNew = cache.length
-        let window = sliding ? c.slidingWindow : nil
-        let oldest = window.map { max(0, firstNew - $0 + 1) } ?? 0
+        let oldest = c.oldestVisible(from: firstNew, sliding: sliding)
         // The cached positions widened to float32 for `sgemm`, one contiguous block, then the chunk's own rows.
         w.cachedSegments.removeAll(keepingCapacity: true)
         cache.appendSegments(layer: layerIndex, from: oldest, into: &w.cachedSegments)
@@ -315,7 +314,7 @@ public final class Transformer: @unchecked Sendable {
             for r in 0..<queryRows {
                 // Keys at positions [lowest, position] are visible: causal, and within the window.
                 let position = firstNew + r / gs
-                let lowest = window.map { position - $0 + 1 } ?? 0
+                let lowest = c.oldestVisible(from: position, sliding: sliding)
                 let scoreRow = scores + r * total
                 column = 0
                 for segment in segments {
