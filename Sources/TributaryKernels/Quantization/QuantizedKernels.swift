@@ -19,13 +19,29 @@ public enum QuantizedKernels {
             self.w0 = w0; self.w1 = w1
         }
 
-        /// `Σ w·x` over the chunk's 32 columns, as a 16-lane partial sum (fixed order).
+        /// Adds `w·x` over the chunk's 32 columns to a 16-lane accumulator: columns `[0, 16)`, then
+        /// `[16, 32)`, each as one fused multiply-add (the fixed order every kernel uses).
         @inlinable @inline(__always)
-        public func dot(_ x: UnsafePointer<Float>) -> SIMD16<Float> {
+        public func accumulate(into a: inout SIMD16<Float>, _ x: UnsafePointer<Float>) {
             let p = UnsafeRawPointer(x)
-            var t = w0 * p.loadUnaligned(as: SIMD16<Float>.self)
-            t.addProduct(w1, p.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
-            return t
+            a.addProduct(w0, p.loadUnaligned(as: SIMD16<Float>.self))
+            a.addProduct(w1, p.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
+        }
+
+        /// ``accumulate(into:_:)`` with the input's two halves already loaded.
+        @inlinable @inline(__always)
+        public func accumulate(into a: inout SIMD16<Float>, _ x0: SIMD16<Float>, _ x1: SIMD16<Float>) {
+            a.addProduct(w0, x0); a.addProduct(w1, x1)
+        }
+
+        /// ``accumulate(into:_:)`` for this chunk into `a` and `other`'s into `b`, with the input
+        /// loaded once for both.
+        @inlinable @inline(__always)
+        public func accumulate(into a: inout SIMD16<Float>, _ other: Chunk, into b: inout SIMD16<Float>, _ x: UnsafePointer<Float>) {
+            let p = UnsafeRawPointer(x)
+            let x0 = p.loadUnaligned(as: SIMD16<Float>.self), x1 = p.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            a.addProduct(w0, x0); a.addProduct(w1, x1)
+            b.addProduct(other.w0, x0); b.addProduct(other.w1, x1)
         }
     }
 
@@ -131,7 +147,7 @@ public enum QuantizedKernels {
     /// The shared loop: tiles of input rows small enough to stay near the core, then weight rows,
     /// then groups of input rows (eight where the target has the registers, else four), then
     /// chunks. Each input row keeps its own 16-lane accumulator, adds each chunk's
-    /// ``Chunk/dot(_:)`` to it and ends with one horizontal sum (``sum(_:)``, or ``sums(_:_:_:_:_:_:_:_:)``
+    /// ``Chunk/accumulate(into:_:)`` into it and ends with one horizontal sum (``sum(_:)``, or ``sums(_:_:_:_:_:_:_:_:)``
     /// for a group of eight: the same order), whatever the tile and group sizes.
     @inlinable @inline(__always)
     static func accumulate<Target: KernelTarget>(
@@ -140,44 +156,136 @@ public enum QuantizedKernels {
         output: UnsafeMutablePointer<Float>, outputStride: Int,
         expand: (_ row: Int, _ chunk: Int) -> Chunk
     ) {
+        if count == 1 {
+            accumulateOneInput(target, first: first, last: last, chunks: chunks, input: input + inputRows[0] * inputStride,
+                               output: output + inputRows[0] * outputStride, expand: expand)
+            return
+        }
         // About 24 KiB of input rows per tile, in whole groups of eight.
         let tileRows = max(8, (24_576 / (chunks * 128)) / 8 * 8)
         var tileStart = 0
         while tileStart < count {
             let tileEnd = min(count, tileStart + tileRows)
-            for row in first..<last {
+            var row = first
+            while row < last {
+                // With the registers for it, eight input rows take two weight rows at a time.
+                let rowsAtOnce = Target.groupsOfEight && row &+ 1 < last ? 2 : 1
                 var start = tileStart
                 if Target.groupsOfEight {
                     while start + 8 <= tileEnd {
-                        accumulateEight(target, row: row, chunks: chunks, input: input, inputRows: inputRows + start,
-                                        inputStride: inputStride, output: output, outputStride: outputStride, expand: expand)
+                        if rowsAtOnce == 2 {
+                            accumulateEightTwoRows(target, row: row, chunks: chunks, input: input, inputRows: inputRows + start,
+                                                   inputStride: inputStride, output: output, outputStride: outputStride, expand: expand)
+                        } else {
+                            accumulateEight(target, row: row, chunks: chunks, input: input, inputRows: inputRows + start,
+                                            inputStride: inputStride, output: output, outputStride: outputStride, expand: expand)
+                        }
                         start += 8
                     }
                 }
-                while start < tileEnd {
-                    let n = min(4, tileEnd - start)
-                    let x0 = input + inputRows[start] * inputStride
-                    let x1 = input + inputRows[start + min(1, n - 1)] * inputStride
-                    let x2 = input + inputRows[start + min(2, n - 1)] * inputStride
-                    let x3 = input + inputRows[start + min(3, n - 1)] * inputStride
-                    var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
-                    for c in 0..<chunks {
-                        let w = expand(row, c)
-                        let offset = c &* 32
-                        a0 += w.dot(x0 + offset)
-                        if n > 1 { a1 += w.dot(x1 + offset) }
-                        if n > 2 { a2 += w.dot(x2 + offset) }
-                        if n > 3 { a3 += w.dot(x3 + offset) }
-                    }
-                    output[inputRows[start] * outputStride + row] = sum(a0)
-                    if n > 1 { output[inputRows[start + 1] * outputStride + row] = sum(a1) }
-                    if n > 2 { output[inputRows[start + 2] * outputStride + row] = sum(a2) }
-                    if n > 3 { output[inputRows[start + 3] * outputStride + row] = sum(a3) }
-                    start += n
+                for r in row..<(row + rowsAtOnce) {
+                    accumulateFours(target, row: r, chunks: chunks, from: start, to: tileEnd, input: input, inputRows: inputRows,
+                                    inputStride: inputStride, output: output, outputStride: outputStride, expand: expand)
                 }
+                row += rowsAtOnce
             }
             tileStart = tileEnd
         }
+    }
+
+    /// One input row (a lone decode stream) against eight weight rows at a time.
+    ///
+    /// With one input row, a single accumulator made every chunk wait for the previous chunk's
+    /// multiply-adds; eight weight rows give eight independent accumulators (and load each input chunk
+    /// once for all eight), and each output is still summed in
+    /// exactly the order ``accumulate(_:first:last:chunks:count:input:inputRows:inputStride:output:outputStride:expand:)``
+    /// uses for any other number of rows.
+    @inlinable @inline(__always)
+    static func accumulateOneInput<Target: KernelTarget>(
+        _ target: Target.Type, first: Int, last: Int, chunks: Int, input x: UnsafePointer<Float>,
+        output: UnsafeMutablePointer<Float>, expand: (_ row: Int, _ chunk: Int) -> Chunk
+    ) {
+        var row = first
+        while row &+ 8 <= last {
+            var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+            var a4 = SIMD16<Float>(), a5 = SIMD16<Float>(), a6 = SIMD16<Float>(), a7 = SIMD16<Float>()
+            for c in 0..<chunks {
+                let p = UnsafeRawPointer(x + c &* 32)
+                let x0 = p.loadUnaligned(as: SIMD16<Float>.self), x1 = p.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+                expand(row, c).accumulate(into: &a0, x0, x1); expand(row &+ 1, c).accumulate(into: &a1, x0, x1)
+                expand(row &+ 2, c).accumulate(into: &a2, x0, x1); expand(row &+ 3, c).accumulate(into: &a3, x0, x1)
+                expand(row &+ 4, c).accumulate(into: &a4, x0, x1); expand(row &+ 5, c).accumulate(into: &a5, x0, x1)
+                expand(row &+ 6, c).accumulate(into: &a6, x0, x1); expand(row &+ 7, c).accumulate(into: &a7, x0, x1)
+            }
+            let sums = sums(a0, a1, a2, a3, a4, a5, a6, a7)
+            for i in 0..<8 { output[row &+ i] = sums[i] }
+            row &+= 8
+        }
+        while row < last {
+            var a0 = SIMD16<Float>()
+            for c in 0..<chunks { expand(row, c).accumulate(into: &a0, x + c &* 32) }
+            output[row] = sum(a0)
+            row &+= 1
+        }
+    }
+
+    /// Input rows `[start, end)` against one weight row, up to four at a time.
+    @inlinable @inline(__always)
+    static func accumulateFours<Target: KernelTarget>(
+        _ target: Target.Type, row: Int, chunks: Int, from start: Int, to end: Int, input: UnsafePointer<Float>,
+        inputRows: UnsafePointer<Int>, inputStride: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
+        expand: (_ row: Int, _ chunk: Int) -> Chunk
+    ) {
+        var start = start
+        while start < end {
+            let n = min(4, end - start)
+            let x0 = input + inputRows[start] * inputStride
+            let x1 = input + inputRows[start + min(1, n - 1)] * inputStride
+            let x2 = input + inputRows[start + min(2, n - 1)] * inputStride
+            let x3 = input + inputRows[start + min(3, n - 1)] * inputStride
+            var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+            for c in 0..<chunks {
+                let w = expand(row, c)
+                let offset = c &* 32
+                w.accumulate(into: &a0, x0 + offset)
+                if n > 1 { w.accumulate(into: &a1, x1 + offset) }
+                if n > 2 { w.accumulate(into: &a2, x2 + offset) }
+                if n > 3 { w.accumulate(into: &a3, x3 + offset) }
+            }
+            output[inputRows[start] * outputStride + row] = sum(a0)
+            if n > 1 { output[inputRows[start + 1] * outputStride + row] = sum(a1) }
+            if n > 2 { output[inputRows[start + 2] * outputStride + row] = sum(a2) }
+            if n > 3 { output[inputRows[start + 3] * outputStride + row] = sum(a3) }
+            start += n
+        }
+    }
+
+    /// Eight input rows against weight rows `row` and `row + 1`: each input chunk is loaded once for
+    /// both, so the loop does two fused multiply-adds per load (sixteen accumulators).
+    @inlinable @inline(__always)
+    static func accumulateEightTwoRows<Target: KernelTarget>(
+        _ target: Target.Type, row: Int, chunks: Int, input: UnsafePointer<Float>, inputRows: UnsafePointer<Int>,
+        inputStride: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
+        expand: (_ row: Int, _ chunk: Int) -> Chunk
+    ) {
+        let x0 = input + inputRows[0] * inputStride, x1 = input + inputRows[1] * inputStride
+        let x2 = input + inputRows[2] * inputStride, x3 = input + inputRows[3] * inputStride
+        let x4 = input + inputRows[4] * inputStride, x5 = input + inputRows[5] * inputStride
+        let x6 = input + inputRows[6] * inputStride, x7 = input + inputRows[7] * inputStride
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+        var a4 = SIMD16<Float>(), a5 = SIMD16<Float>(), a6 = SIMD16<Float>(), a7 = SIMD16<Float>()
+        var b0 = SIMD16<Float>(), b1 = SIMD16<Float>(), b2 = SIMD16<Float>(), b3 = SIMD16<Float>()
+        var b4 = SIMD16<Float>(), b5 = SIMD16<Float>(), b6 = SIMD16<Float>(), b7 = SIMD16<Float>()
+        for c in 0..<chunks {
+            let w = expand(row, c), v = expand(row &+ 1, c)
+            let offset = c &* 32
+            w.accumulate(into: &a0, v, into: &b0, x0 + offset); w.accumulate(into: &a1, v, into: &b1, x1 + offset)
+            w.accumulate(into: &a2, v, into: &b2, x2 + offset); w.accumulate(into: &a3, v, into: &b3, x3 + offset)
+            w.accumulate(into: &a4, v, into: &b4, x4 + offset); w.accumulate(into: &a5, v, into: &b5, x5 + offset)
+            w.accumulate(into: &a6, v, into: &b6, x6 + offset); w.accumulate(into: &a7, v, into: &b7, x7 + offset)
+        }
+        store(sums(a0, a1, a2, a3, a4, a5, a6, a7), row: row, inputRows: inputRows, output: output, outputStride: outputStride)
+        store(sums(b0, b1, b2, b3, b4, b5, b6, b7), row: row &+ 1, inputRows: inputRows, output: output, outputStride: outputStride)
     }
 
     /// Eight input rows against one weight row: each chunk is expanded once for all eight.
@@ -196,10 +304,10 @@ public enum QuantizedKernels {
         for c in 0..<chunks {
             let w = expand(row, c)
             let offset = c &* 32
-            a0 += w.dot(x0 + offset); a1 += w.dot(x1 + offset)
-            a2 += w.dot(x2 + offset); a3 += w.dot(x3 + offset)
-            a4 += w.dot(x4 + offset); a5 += w.dot(x5 + offset)
-            a6 += w.dot(x6 + offset); a7 += w.dot(x7 + offset)
+            w.accumulate(into: &a0, x0 + offset); w.accumulate(into: &a1, x1 + offset)
+            w.accumulate(into: &a2, x2 + offset); w.accumulate(into: &a3, x3 + offset)
+            w.accumulate(into: &a4, x4 + offset); w.accumulate(into: &a5, x5 + offset)
+            w.accumulate(into: &a6, x6 + offset); w.accumulate(into: &a7, x7 + offset)
         }
         store(sums(a0, a1, a2, a3, a4, a5, a6, a7), row: row, inputRows: inputRows, output: output, outputStride: outputStride)
     }
