@@ -4,9 +4,10 @@
 /// Each 32-column chunk of a weight row is expanded to two 16-lane float vectors (`w = q·d + m`,
 /// the file's own dequantization, as one fused multiply-add) and multiplied into a group of input
 /// rows (eight or four, ``KernelTarget/groupsOfEight``) before the next chunk, so a batch of decode rows expands
-/// each weight once per group rather than once per row. Every output element is accumulated in
-/// the same order for any number of rows, so a row's result does not depend on what it is batched
-/// with. The kernels are `@inlinable` and generic over a ``KernelTarget`` so the modules compiled
+/// each weight once per group rather than once per row. With AVX-512 a group of eight takes two weight
+/// rows at a time (each input load feeds two multiply-adds), and a lone input row takes eight weight
+/// rows at a time (eight independent accumulators). Every output element is accumulated in the same
+/// order for any number of rows, so a row's result does not depend on what it is batched with. The kernels are `@inlinable` and generic over a ``KernelTarget`` so the modules compiled
 /// for newer CPUs (TributaryKernelsAVX2, TributaryKernelsAVX512) instantiate their own copies:
 /// 16-lane vectors are one register with AVX-512 and two with AVX2.
 public enum QuantizedKernels {
