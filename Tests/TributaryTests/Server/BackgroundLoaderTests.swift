@@ -34,31 +34,53 @@ struct BackgroundLoaderTests {
         #expect(Self.currentNiceness() == callerNiceness)
     }
 
-    /// Runs 200 pieces of 0.1 ms of spinning on the loader, calling `pace` between them as a load
-    /// does between LoRA pairs; returns the busy time and the elapsed time.
-    static func spin(pacedWhile: @escaping @Sendable () -> Bool) async -> (busy: Double, elapsed: Double) {
-        await BackgroundLoader.shared.run(pacedWhile: pacedWhile) { pace -> (Double, Double) in
+    /// CPU time the calling thread has used, in seconds.
+    static func threadCPUTime() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    /// How many times the calling thread has given up the CPU itself (slept or blocked), from
+    /// Linux's `/proc/thread-self/status`; preemption does not count.
+    static func voluntarySwitches() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/thread-self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("voluntary_ctxt_switches:") }) else { return nil }
+        return Int(line.split(separator: ":")[1].trimmingCharacters(in: .whitespaces))
+    }
+
+    /// Runs 200 pieces of 0.1 ms of the loader thread's own CPU time, calling `pace` between them as
+    /// a load does between LoRA pairs; returns the CPU time, the elapsed time and how often the
+    /// thread gave up the CPU itself.
+    static func spin(pacedWhile: @escaping @Sendable () -> Bool) async -> (busy: Double, elapsed: Double, sleeps: Int) {
+        await BackgroundLoader.shared.run(pacedWhile: pacedWhile) { pace -> (Double, Double, Int) in
             let start = DispatchTime.now().uptimeNanoseconds
-            var busy = 0.0
+            let cpuStart = threadCPUTime()
+            let switchesStart = voluntarySwitches() ?? 0
             for _ in 0..<200 {
-                let pieceStart = DispatchTime.now().uptimeNanoseconds
-                while DispatchTime.now().uptimeNanoseconds - pieceStart < 100_000 {}
-                busy += Double(DispatchTime.now().uptimeNanoseconds - pieceStart) / 1e9
+                let pieceStart = threadCPUTime()
+                while threadCPUTime() - pieceStart < 0.000_1 {}
                 pace()
             }
-            return (busy, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            return (threadCPUTime() - cpuStart, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9,
+                    (voluntarySwitches() ?? 0) - switchesStart)
         }
     }
 
     @Test("paced work uses about a tenth of a core while streams run, and runs at full speed otherwise")
     func pacedWork() async throws {
-        // Busy for about 20 ms; the sleeps make it at least about 9 times longer (a loaded machine
-        // only stretches it further), and never a second.
+        #expect(Self.voluntarySwitches() != nil)
+        // Busy for about 20 ms of CPU time; the sleeps make it at least about 9 times longer (a loaded
+        // machine only stretches it further), and never a second.
         let paced = await Self.spin(pacedWhile: { true })
         #expect(paced.busy >= 0.019)
         #expect(paced.elapsed >= paced.busy * 7, "busy \(paced.busy) s took \(paced.elapsed) s")
         #expect(paced.elapsed < 2)
+        #expect(paced.sleeps >= 20, "paced work slept \(paced.sleeps) times")
+        // Unpaced, `pace` never sleeps. Counted by the thread's own yields rather than timed: with
+        // other tests busy on both cores the loader's lower-priority thread waits between pieces
+        // either way (one CI run took 0.11 s of wall time for 20 ms of unpaced work).
         let unpaced = await Self.spin(pacedWhile: { false })
-        #expect(unpaced.elapsed < paced.elapsed / 3, "unpaced \(unpaced.elapsed) s against paced \(paced.elapsed) s")
+        #expect(unpaced.sleeps < paced.sleeps / 4, "unpaced work slept \(unpaced.sleeps) times, paced \(paced.sleeps)")
     }
 }
