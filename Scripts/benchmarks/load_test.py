@@ -31,6 +31,9 @@ def prompt_text(tokens: int, seed: int) -> str:
 
 
 def run_client(args, index, model, adapter_payload, results, stop_at, lock):
+    # With --ramp, client i starts i/clients of the way through it, so arrivals spread out as they do
+    # under a steady load instead of all landing in the first step.
+    time.sleep(args.ramp * index / args.clients)
     headers = {"Authorization": "Bearer " + args.key} if args.key else {}
     with httpx.Client(timeout=600) as http:
         request_number = 0
@@ -95,6 +98,8 @@ def main():
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--requests-per-client", type=int, default=2)
     parser.add_argument("--duration", type=float, default=600)
+    parser.add_argument("--ramp", type=float, default=0.0,
+                        help="seconds over which the clients start, evenly spaced (0: all at once)")
     parser.add_argument("--label", default="")
     args = parser.parse_args()
 
@@ -127,7 +132,7 @@ def main():
         thread.join()
     wall = time.perf_counter() - start
     summary = {
-        "label": args.label, "clients": args.clients, "adapters": len(adapters), "zipf": args.zipf,
+        "label": args.label, "clients": args.clients, "ramp_seconds": args.ramp, "adapters": len(adapters), "zipf": args.zipf,
         "requests": results["requests"], "errors": results["errors"], "generated_tokens": results["tokens"],
         "wall_seconds": wall, "tokens_per_second": results["tokens"] / wall if wall else 0,
         "ttft_p50": percentile(results["ttft"], 0.5), "ttft_p99": percentile(results["ttft"], 0.99),

@@ -145,9 +145,9 @@ public enum QuantizedKernels {
         }
     }
 
-    /// The shared loop: tiles of input rows small enough to stay near the core, then weight rows,
-    /// then groups of input rows (eight where the target has the registers, else four), then
-    /// chunks. Each input row keeps its own 16-lane accumulator, adds each chunk's
+    /// The shared loop: tiles of input rows small enough to stay near the core, then weight rows
+    /// (two at a time where the target has the registers), then groups of input rows (eight where
+    /// the target has the registers, then up to four), then chunks. Each input row keeps its own 16-lane accumulator, adds each chunk's
     /// ``Chunk/accumulate(into:_:)`` into it and ends with one horizontal sum (``sum(_:)``, or ``sums(_:_:_:_:_:_:_:_:)``
     /// for a group of eight: the same order), whatever the tile and group sizes.
     @inlinable @inline(__always)
@@ -184,8 +184,11 @@ public enum QuantizedKernels {
                         start += 8
                     }
                 }
-                for r in row..<(row + rowsAtOnce) {
-                    accumulateFours(target, row: r, chunks: chunks, from: start, to: tileEnd, input: input, inputRows: inputRows,
+                if rowsAtOnce == 2 {
+                    accumulateFoursTwoRows(target, row: row, chunks: chunks, from: start, to: tileEnd, input: input, inputRows: inputRows,
+                                           inputStride: inputStride, output: output, outputStride: outputStride, expand: expand)
+                } else {
+                    accumulateFours(target, row: row, chunks: chunks, from: start, to: tileEnd, input: input, inputRows: inputRows,
                                     inputStride: inputStride, output: output, outputStride: outputStride, expand: expand)
                 }
                 row += rowsAtOnce
@@ -257,6 +260,43 @@ public enum QuantizedKernels {
             if n > 1 { output[inputRows[start + 1] * outputStride + row] = sum(a1) }
             if n > 2 { output[inputRows[start + 2] * outputStride + row] = sum(a2) }
             if n > 3 { output[inputRows[start + 3] * outputStride + row] = sum(a3) }
+            start += n
+        }
+    }
+
+    /// Input rows `[start, end)` (the few left after the groups of eight) against weight rows `row`
+    /// and `row + 1`, up to four at a time.
+    ///
+    /// A lone leftover input row against one weight row is a single chain of dependent multiply-adds
+    /// (two per chunk, each waiting for the last); two weight rows give it two independent chains.
+    @inlinable @inline(__always)
+    static func accumulateFoursTwoRows<Target: KernelTarget>(
+        _ target: Target.Type, row: Int, chunks: Int, from start: Int, to end: Int, input: UnsafePointer<Float>,
+        inputRows: UnsafePointer<Int>, inputStride: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
+        expand: (_ row: Int, _ chunk: Int) -> Chunk
+    ) {
+        var start = start
+        while start < end {
+            let n = min(4, end - start)
+            let x0 = input + inputRows[start] * inputStride
+            let x1 = input + inputRows[start + min(1, n - 1)] * inputStride
+            let x2 = input + inputRows[start + min(2, n - 1)] * inputStride
+            let x3 = input + inputRows[start + min(3, n - 1)] * inputStride
+            var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+            var b0 = SIMD16<Float>(), b1 = SIMD16<Float>(), b2 = SIMD16<Float>(), b3 = SIMD16<Float>()
+            for c in 0..<chunks {
+                let w = expand(row, c), v = expand(row &+ 1, c)
+                let offset = c &* 32
+                w.accumulate(into: &a0, v, into: &b0, x0 + offset)
+                if n > 1 { w.accumulate(into: &a1, v, into: &b1, x1 + offset) }
+                if n > 2 { w.accumulate(into: &a2, v, into: &b2, x2 + offset) }
+                if n > 3 { w.accumulate(into: &a3, v, into: &b3, x3 + offset) }
+            }
+            let first = inputRows[start] * outputStride
+            output[first + row] = sum(a0); output[first + row + 1] = sum(b0)
+            if n > 1 { let o = inputRows[start + 1] * outputStride; output[o + row] = sum(a1); output[o + row + 1] = sum(b1) }
+            if n > 2 { let o = inputRows[start + 2] * outputStride; output[o + row] = sum(a2); output[o + row + 1] = sum(b2) }
+            if n > 3 { let o = inputRows[start + 3] * outputStride; output[o + row] = sum(a3); output[o + row + 1] = sum(b3) }
             start += n
         }
     }
