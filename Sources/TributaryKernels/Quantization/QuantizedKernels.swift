@@ -166,7 +166,11 @@ public enum QuantizedKernels {
         let tileRows = max(8, (24_576 / (chunks * 128)) / 8 * 8)
         var tileStart = 0
         while tileStart < count {
-            let tileEnd = min(count, tileStart + tileRows)
+            var tileEnd = min(count, tileStart + tileRows)
+            // Fewer rows than a group left after this tile join it: they then meet each pair of
+            // weight rows right after the group did, while those weights are still in the nearest
+            // cache, instead of in a pass of their own over the whole matrix.
+            if count - tileEnd < 8 { tileEnd = count }
             var row = first
             while row < last {
                 // With the registers for it, eight input rows take two weight rows at a time.
@@ -175,13 +179,17 @@ public enum QuantizedKernels {
                 if Target.groupsOfEight {
                     while start + 8 <= tileEnd {
                         if rowsAtOnce == 2 {
-                            accumulateEightTwoRows(target, row: row, chunks: chunks, input: input, inputRows: inputRows + start,
+                            // One or two rows left after the last group ride along with it.
+                            let left = tileEnd - start - 8
+                            let extra = left <= 2 ? left : 0
+                            accumulateEightTwoRows(target, row: row, chunks: chunks, input: input, inputRows: inputRows + start, extra: extra,
                                                    inputStride: inputStride, output: output, outputStride: outputStride, expand: expand)
+                            start += 8 + extra
                         } else {
                             accumulateEight(target, row: row, chunks: chunks, input: input, inputRows: inputRows + start,
                                             inputStride: inputStride, output: output, outputStride: outputStride, expand: expand)
+                            start += 8
                         }
-                        start += 8
                     }
                 }
                 if rowsAtOnce == 2 {
@@ -303,9 +311,13 @@ public enum QuantizedKernels {
 
     /// Eight input rows against weight rows `row` and `row + 1`: each input chunk is loaded once for
     /// both, so the loop does two fused multiply-adds per load (sixteen accumulators).
+    ///
+    /// `extra` (0, 1 or 2) more input rows, listed after the eight, use the same expanded weights:
+    /// a row left after the groups costs four multiply-adds per chunk instead of a pass of its own
+    /// that expands every weight again.
     @inlinable @inline(__always)
     static func accumulateEightTwoRows<Target: KernelTarget>(
-        _ target: Target.Type, row: Int, chunks: Int, input: UnsafePointer<Float>, inputRows: UnsafePointer<Int>,
+        _ target: Target.Type, row: Int, chunks: Int, input: UnsafePointer<Float>, inputRows: UnsafePointer<Int>, extra: Int,
         inputStride: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
         expand: (_ row: Int, _ chunk: Int) -> Chunk
     ) {
@@ -313,10 +325,12 @@ public enum QuantizedKernels {
         let x2 = input + inputRows[2] * inputStride, x3 = input + inputRows[3] * inputStride
         let x4 = input + inputRows[4] * inputStride, x5 = input + inputRows[5] * inputStride
         let x6 = input + inputRows[6] * inputStride, x7 = input + inputRows[7] * inputStride
+        let x8 = input + inputRows[min(8, 7 + extra)] * inputStride, x9 = input + inputRows[min(9, 7 + extra)] * inputStride
         var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
         var a4 = SIMD16<Float>(), a5 = SIMD16<Float>(), a6 = SIMD16<Float>(), a7 = SIMD16<Float>()
         var b0 = SIMD16<Float>(), b1 = SIMD16<Float>(), b2 = SIMD16<Float>(), b3 = SIMD16<Float>()
         var b4 = SIMD16<Float>(), b5 = SIMD16<Float>(), b6 = SIMD16<Float>(), b7 = SIMD16<Float>()
+        var a8 = SIMD16<Float>(), b8 = SIMD16<Float>(), a9 = SIMD16<Float>(), b9 = SIMD16<Float>()
         for c in 0..<chunks {
             let w = expand(row, c), v = expand(row &+ 1, c)
             let offset = c &* 32
@@ -324,9 +338,19 @@ public enum QuantizedKernels {
             w.accumulate(into: &a2, v, into: &b2, x2 + offset); w.accumulate(into: &a3, v, into: &b3, x3 + offset)
             w.accumulate(into: &a4, v, into: &b4, x4 + offset); w.accumulate(into: &a5, v, into: &b5, x5 + offset)
             w.accumulate(into: &a6, v, into: &b6, x6 + offset); w.accumulate(into: &a7, v, into: &b7, x7 + offset)
+            if extra > 0 { w.accumulate(into: &a8, v, into: &b8, x8 + offset) }
+            if extra > 1 { w.accumulate(into: &a9, v, into: &b9, x9 + offset) }
         }
         store(sums(a0, a1, a2, a3, a4, a5, a6, a7), row: row, inputRows: inputRows, output: output, outputStride: outputStride)
         store(sums(b0, b1, b2, b3, b4, b5, b6, b7), row: row &+ 1, inputRows: inputRows, output: output, outputStride: outputStride)
+        if extra > 0 {
+            let o = inputRows[8] * outputStride
+            output[o + row] = sum(a8); output[o + row + 1] = sum(b8)
+        }
+        if extra > 1 {
+            let o = inputRows[9] * outputStride
+            output[o + row] = sum(a9); output[o + row + 1] = sum(b9)
+        }
     }
 
     /// Eight input rows against one weight row: each chunk is expanded once for all eight.

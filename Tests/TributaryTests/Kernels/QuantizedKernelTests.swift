@@ -48,6 +48,11 @@ struct QuantizedKernelTests {
                     #expect(value.bitPattern == alone[input * tensor.rows + row].bitPattern, "\(type) \(kernels.name): batched and alone differ")
                 }
             }
+            // Ten rows: a group of eight with two more riding along (AVX-512), bit for bit as alone.
+            let ten = Self.multiply(kernels, matrix, x: x, inputRows: Array(0..<10), outputRowCount: inputCount)
+            for index in 0..<(10 * tensor.rows) {
+                #expect(ten[index].bitPattern == batched[index].bitPattern, "\(type) \(kernels.name): ten rows differ from eleven")
+            }
             // Rows listed out of order and with gaps land in their own output rows (nine: a group of eight and one).
             let listed = [10, 1, 3, 9, 0, 7, 4, 8, 5]
             let scattered = Self.multiply(kernels, matrix, x: x, inputRows: listed, outputRowCount: inputCount)
