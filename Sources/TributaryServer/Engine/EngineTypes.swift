@@ -117,9 +117,10 @@ public struct EngineLimits: Sendable {
     /// number: a chunk short enough to be computed row by row
     /// (``Transformer/computesRowByRow(tokens:)``) may be cut further while streams decode.
     public var prefillChunkTokens = 256
-    /// While streams decode, a step takes at most this many short-prompt rows or as many as it has
-    /// decode rows, whichever is larger.
-    public static let minimumShortRowsPerStep = 4
+    /// While streams decode, a step takes at most this many short-prompt rows or a quarter as many
+    /// as it has decode rows, whichever is larger. Two rows beside a group of eight decode rows
+    /// share its expanded weights in the kernels, so they cost the step little.
+    public static let minimumShortRowsPerStep = 2
     /// Most sequences generating at once.
     public var maxRunningSequences = 32
     /// Most requests waiting to start; more get 429.

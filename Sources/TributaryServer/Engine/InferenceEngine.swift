@@ -166,10 +166,10 @@ public final class InferenceEngine: Sendable {
         }
         var budget = limits.maxBatchTokens
         // Short chunks are computed row by row and give the same bits however they are cut, so while
-        // streams are decoding a newcomer's short prompt joins a step at most as many rows at a
-        // time as the step already decodes: the step at most doubles, and the running streams
-        // wait at most one step's time for it.
-        var shortRows = items.isEmpty ? Int.max : max(items.count, EngineLimits.minimumShortRowsPerStep)
+        // streams are decoding a newcomer's short prompt joins a step a quarter as many rows at a
+        // time as the step already decodes (at least two): the step grows by about a quarter, and
+        // the running streams hardly wait for it.
+        var shortRows = items.isEmpty ? Int.max : max(items.count / 4, EngineLimits.minimumShortRowsPerStep)
         var chunks = 0
         for sequence in running where sequence.isPrefilling {
             let prompt = sequence.request.promptTokens
@@ -178,7 +178,8 @@ public final class InferenceEngine: Sendable {
                 // A piece never leaves or is a single token of a longer rest: one token is classified
                 // as a decode row, which takes BLAS from the crossover on.
                 var piece = min(count, shortRows)
-                if count - piece == 1 { piece -= 1 }
+                // (With two rows to spare and three left, all three go now.)
+                if count - piece == 1 { piece = piece > 2 ? piece - 1 : count }
                 guard piece >= 2 || piece == count else { continue }
                 count = piece
                 shortRows -= piece
