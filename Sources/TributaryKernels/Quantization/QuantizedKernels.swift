@@ -241,6 +241,14 @@ public enum QuantizedKernels {
         }
     }
 
+    /// The first `count` (1 to 4) listed input rows; the last one stands in for any missing.
+    @inlinable @inline(__always)
+    static func fourInputs(_ input: UnsafePointer<Float>, _ rows: UnsafePointer<Int>, count: Int, stride: Int)
+        -> (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>) {
+        (input + rows[0] * stride, input + rows[min(1, count - 1)] * stride,
+         input + rows[min(2, count - 1)] * stride, input + rows[min(3, count - 1)] * stride)
+    }
+
     /// Input rows `[start, end)` against one weight row, up to four at a time.
     @inlinable @inline(__always)
     static func accumulateFours<Target: KernelTarget>(
@@ -251,10 +259,7 @@ public enum QuantizedKernels {
         var start = start
         while start < end {
             let n = min(4, end - start)
-            let x0 = input + inputRows[start] * inputStride
-            let x1 = input + inputRows[start + min(1, n - 1)] * inputStride
-            let x2 = input + inputRows[start + min(2, n - 1)] * inputStride
-            let x3 = input + inputRows[start + min(3, n - 1)] * inputStride
+            let (x0, x1, x2, x3) = fourInputs(input, inputRows + start, count: n, stride: inputStride)
             var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
             for c in 0..<chunks {
                 let w = expand(row, c)
@@ -286,10 +291,7 @@ public enum QuantizedKernels {
         var start = start
         while start < end {
             let n = min(4, end - start)
-            let x0 = input + inputRows[start] * inputStride
-            let x1 = input + inputRows[start + min(1, n - 1)] * inputStride
-            let x2 = input + inputRows[start + min(2, n - 1)] * inputStride
-            let x3 = input + inputRows[start + min(3, n - 1)] * inputStride
+            let (x0, x1, x2, x3) = fourInputs(input, inputRows + start, count: n, stride: inputStride)
             var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
             var b0 = SIMD16<Float>(), b1 = SIMD16<Float>(), b2 = SIMD16<Float>(), b3 = SIMD16<Float>()
             for c in 0..<chunks {
