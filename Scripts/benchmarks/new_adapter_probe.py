@@ -49,7 +49,7 @@ def main():
     for t in threads:
         t.start()
     # The newcomer's client is made in advance: creating one (its TLS context, on these two cores)
-    # takes tens of milliseconds of the load generator's CPU, which is not the server's doing.
+    # takes over a tenth of a second of the load generator's CPU, which is not the server's doing.
     cold_client = httpx.Client(timeout=600)
     time.sleep(4)
     arrival = time.perf_counter()
