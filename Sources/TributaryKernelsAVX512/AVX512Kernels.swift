@@ -25,5 +25,8 @@ public enum AVX512Kernels {
         widenHalf: { HalfPrecision.widen(AVX512Target.self, $0, count: $1, into: $2) },
         roundHalf: { HalfPrecision.round(AVX512Target.self, $0, count: $1) },
         attentionScores: { AttentionKernels.scores(AVX512Target.self, query: $0, keys: $1, keyStride: $2, count: $3, width: $4, scale: $5, into: $6) },
-        attentionValues: { AttentionKernels.accumulateValues(AVX512Target.self, weights: $0, values: $1, valueStride: $2, count: $3, width: $4, into: $5) })
+        attentionValues: { AttentionKernels.accumulateValues(AVX512Target.self, weights: $0, values: $1, valueStride: $2, count: $3, width: $4, into: $5) },
+        softmax: { VectorExp.softmax(AVX512Target.self, $0, count: $1) },
+        siluGate: { VectorExp.siluGate(AVX512Target.self, $0, up: $1, count: $2) },
+        geluTanhGate: { VectorExp.geluTanhGate(AVX512Target.self, $0, up: $1, count: $2) })
 }

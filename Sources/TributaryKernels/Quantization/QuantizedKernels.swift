@@ -420,6 +420,12 @@ public struct QuantizedKernelSet: Sendable {
     /// ``AttentionKernels/accumulateValues(_:weights:values:valueStride:count:width:into:)``:
     /// `(weights, values, valueStride, count, width, output)`.
     public let attentionValues: @Sendable (UnsafePointer<Float>, UnsafePointer<Float16>, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void
+    /// ``VectorExp/softmax(_:_:count:)``: `(values, count)`, in place.
+    public let softmax: @Sendable (UnsafeMutablePointer<Float>, Int) -> Void
+    /// ``VectorExp/siluGate(_:_:up:count:)``: `(gate, up, count)`.
+    public let siluGate: @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void
+    /// ``VectorExp/geluTanhGate(_:_:up:count:)``: `(gate, up, count)`.
+    public let geluTanhGate: @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void
 
     public init(name: String, blasCrossoverRows: Int,
                 multiply: @escaping @Sendable (QuantizedMatrix, Int, Int, Int, UnsafePointer<Float>, UnsafePointer<Int>, Int,
@@ -431,7 +437,10 @@ public struct QuantizedKernelSet: Sendable {
                 widenHalf: @escaping @Sendable (UnsafePointer<Float16>, Int, UnsafeMutablePointer<Float>) -> Void,
                 roundHalf: @escaping @Sendable (UnsafeMutablePointer<Float>, Int) -> Void,
                 attentionScores: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float16>, Int, Int, Int, Float, UnsafeMutablePointer<Float>) -> Void,
-                attentionValues: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float16>, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+                attentionValues: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float16>, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void,
+                softmax: @escaping @Sendable (UnsafeMutablePointer<Float>, Int) -> Void,
+                siluGate: @escaping @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void,
+                geluTanhGate: @escaping @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void) {
         self.name = name
         self.blasCrossoverRows = blasCrossoverRows
         self.multiply = multiply
@@ -442,6 +451,9 @@ public struct QuantizedKernelSet: Sendable {
         self.roundHalf = roundHalf
         self.attentionScores = attentionScores
         self.attentionValues = attentionValues
+        self.softmax = softmax
+        self.siluGate = siluGate
+        self.geluTanhGate = geluTanhGate
     }
 
     /// The portable build of the kernels.
@@ -455,5 +467,8 @@ public struct QuantizedKernelSet: Sendable {
         widenHalf: { HalfPrecision.widen(PortableTarget.self, $0, count: $1, into: $2) },
         roundHalf: { HalfPrecision.round(PortableTarget.self, $0, count: $1) },
         attentionScores: { AttentionKernels.scores(PortableTarget.self, query: $0, keys: $1, keyStride: $2, count: $3, width: $4, scale: $5, into: $6) },
-        attentionValues: { AttentionKernels.accumulateValues(PortableTarget.self, weights: $0, values: $1, valueStride: $2, count: $3, width: $4, into: $5) })
+        attentionValues: { AttentionKernels.accumulateValues(PortableTarget.self, weights: $0, values: $1, valueStride: $2, count: $3, width: $4, into: $5) },
+        softmax: { VectorExp.softmax(PortableTarget.self, $0, count: $1) },
+        siluGate: { VectorExp.siluGate(PortableTarget.self, $0, up: $1, count: $2) },
+        geluTanhGate: { VectorExp.geluTanhGate(PortableTarget.self, $0, up: $1, count: $2) })
 }

@@ -136,7 +136,7 @@ final class DecodeAttention: PoolTask, @unchecked Sendable {
                                     c.attentionScale, scores + column)
             column += segment.count
         }
-        VectorExp.softmax(scores, count: total)
+        kernels.softmax(scores, total)
         let out = output + item.row * c.queryWidth + head * hd
         out.update(repeating: 0, count: hd)
         column = 0

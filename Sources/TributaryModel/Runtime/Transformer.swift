@@ -324,7 +324,7 @@ public final class Transformer: @unchecked Sendable {
                     (scoreRow + column + visibleEnd).update(repeating: -.infinity, count: segment.count - visibleEnd)
                     column += segment.count
                 }
-                VectorExp.softmax(scoreRow, count: total)
+                QuantizedDecodePath.bestKernels.softmax(scoreRow, total)
             }
             column = 0
             for (index, segment) in segments.enumerated() {
@@ -353,8 +353,8 @@ public final class Transformer: @unchecked Sendable {
         projections.apply(layer.gate, .gate, input: h, output: gate)
         projections.apply(layer.up, .up, input: h, output: up)
         switch c.activation {
-        case .silu: VectorExp.siluGate(gate, up: up, count: rows * c.feedForwardSize)
-        case .geluTanh: VectorExp.geluTanhGate(gate, up: up, count: rows * c.feedForwardSize)
+        case .silu: QuantizedDecodePath.bestKernels.siluGate(gate, up, rows * c.feedForwardSize)
+        case .geluTanh: QuantizedDecodePath.bestKernels.geluTanhGate(gate, up, rows * c.feedForwardSize)
         }
         let projected = w.projected.reserve(rows * c.hiddenSize)
         projections.apply(layer.down, .down, input: gate, output: projected)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TributaryKernels
 import TributaryKernelsAVX2
 import TributaryKernelsAVX512
@@ -15,7 +16,7 @@ import TributaryKernelsAVX512
 /// kernels (it reads 4-8x more bytes but reuses each weight for every row), and the step uses it
 /// instead; a sequence's last bits then depend on whether its step crossed that line.
 ///
-/// Splits output rows over a ``WorkerPool``. One instance belongs to one ``Transformer``
+/// Shares output rows among a ``WorkerPool``'s threads. One instance belongs to one ``Transformer``
 /// (one engine thread).
 public final class QuantizedDecodePath: @unchecked Sendable {
     public let kernels: QuantizedKernelSet
@@ -73,9 +74,9 @@ public final class QuantizedDecodePath: @unchecked Sendable {
         pool = WorkerPool.shared(threads: threads)
     }
 
-    /// For each listed row `i`: `output[i] = W · input[i]` (rows of `inputStride` / `outputStride` floats).
-    /// Allocates nothing.
-    func multiply(_ matrix: QuantizedMatrix, rows: [Int], input: UnsafePointer<Float>, inputStride: Int,
+    /// For each listed row `i`: `output[i] = W · input[i]` (rows of `inputStride` / `outputStride` floats),
+    /// shared among the pool's threads. Allocates nothing.
+    public func multiply(_ matrix: QuantizedMatrix, rows: [Int], input: UnsafePointer<Float>, inputStride: Int,
                   output: UnsafeMutablePointer<Float>, outputStride: Int) {
         let task = self.task
         task.matrix = matrix
@@ -85,8 +86,12 @@ public final class QuantizedDecodePath: @unchecked Sendable {
         task.output = output
         task.outputStride = outputStride
         if pool.workers == 0 || matrix.rows < 64 {
+            task.claimRows = matrix.rows
+            task.nextRow.store(0, ordering: .relaxed)
             task.execute(part: 0, parts: 1)
         } else {
+            task.claimRows = DecodeTask.claimRows(rows: matrix.rows, columns: matrix.columns, threads: pool.workers + 1)
+            task.nextRow.store(0, ordering: .relaxed)
             pool.run(task)
         }
         task.matrix = nil
@@ -114,7 +119,12 @@ public final class QuantizedDecodePath: @unchecked Sendable {
 
     private let task = DecodeTask()
 
-    /// One product split over the pool's threads by output rows; reused for every call.
+    /// One product shared by the pool's threads; reused for every call.
+    ///
+    /// Threads claim output rows a run of ``claimRows`` at a time from a shared counter until none are
+    /// left, rather than taking fixed halves: on a virtual machine one vCPU is often slower for a
+    /// while, and with fixed halves the other then waited for it at the end of every product. Each
+    /// output row is computed alone, so the split does not change any bit of the result.
     final class DecodeTask: PoolTask, @unchecked Sendable {
         var matrix: QuantizedMatrix?
         var rows: [Int] = []
@@ -123,14 +133,29 @@ public final class QuantizedDecodePath: @unchecked Sendable {
         var output: UnsafeMutablePointer<Float>?
         var outputStride = 0
         var kernels: QuantizedKernelSet = QuantizedDecodePath.bestKernels
+        /// Output rows a thread takes at a time.
+        var claimRows = 16
+        /// The first output row not yet claimed.
+        let nextRow = Atomic<Int>(0)
+
+        /// About eight claims per thread, each at most about 256 K weights (tens of microseconds) and a
+        /// multiple of 16 rows (the kernels take weight rows eight at a time).
+        static func claimRows(rows: Int, columns: Int, threads: Int) -> Int {
+            let perThread = rows / (threads * 8)
+            let byWeights = 262_144 / max(columns, 1)
+            return max(16, min(perThread, byWeights) / 16 * 16)
+        }
 
         func execute(part: Int, parts: Int) {
             guard let matrix, let input, let output else { return }
-            let range = WorkerPool.range(part: part, parts: parts, count: matrix.rows)
-            guard !range.isEmpty else { return }
+            let total = matrix.rows, step = claimRows
             rows.withUnsafeBufferPointer { rows in
-                kernels.multiply(matrix, range.lowerBound, range.upperBound, rows.count, input, rows.baseAddress!, inputStride,
-                                 output, outputStride)
+                while true {
+                    let first = nextRow.wrappingAdd(step, ordering: .relaxed).oldValue
+                    guard first < total else { return }
+                    kernels.multiply(matrix, first, min(first + step, total), rows.count, input, rows.baseAddress!, inputStride,
+                                     output, outputStride)
+                }
             }
         }
     }
