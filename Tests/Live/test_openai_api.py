@@ -104,6 +104,20 @@ def test_sixteen_concurrent_clients_over_eight_adapters_equal_sequential(client)
     assert len(set(sequential)) >= 8
 
 
+def test_prompts_prefilled_beside_running_streams_equal_alone(client):
+    """Prompts of 60-150 tokens are prefilled row by row, one piece per step beside running streams;
+    one of about 250 tokens takes whole chunks. Either way each equals its result alone."""
+    medium = [(f"demo-{i}", " ".join([STORY] * (4 + 2 * i)) + f" number {i}") for i in range(4)]
+    medium.append((MODEL_NAME, " ".join([STORY] * 17)))
+    alone = [complete(client, model, prompt=prompt).choices[0].text for model, prompt in medium]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        runners = [pool.submit(complete, client, f"demo-{i}", STORY, 96) for i in range(3)]
+        time.sleep(0.5)  # the runners are decoding when the longer prompts arrive
+        beside = list(pool.map(lambda r: complete(client, r[0], prompt=r[1]).choices[0].text, medium))
+        assert all(len(runner.result().choices[0].text) > 0 for runner in runners)
+    assert beside == alone
+
+
 def test_models_and_adapters_listing(client, server):
     models = client.models.list()
     ids = [m.id for m in models.data]

@@ -253,6 +253,13 @@ public final class Transformer: @unchecked Sendable {
         Self.computesRowByRow(tokens: tokens, shortPrefillTokens: decodePath?.shortPrefillTokens ?? 0)
     }
 
+    /// The longest chunk computed row by row (1 when only decode rows are: no quantized kernels).
+    public var rowByRowTokens: Int {
+        var tokens = max(min((decodePath?.shortPrefillTokens ?? 0) - 1, KVCache.ringSlack + 1), 1)
+        while tokens > 1 && !computesRowByRow(tokens: tokens) { tokens -= 1 }
+        return tokens
+    }
+
     /// ``computesRowByRow(tokens:)`` for a given short-chunk limit.
     static func computesRowByRow(tokens: Int, shortPrefillTokens: Int) -> Bool {
         tokens == 1 || (tokens < shortPrefillTokens && tokens <= KVCache.ringSlack + 1)

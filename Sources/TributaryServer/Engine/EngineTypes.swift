@@ -117,6 +117,16 @@ public struct EngineLimits: Sendable {
     /// number: a chunk short enough to be computed row by row
     /// (``Transformer/computesRowByRow(tokens:)``) may be cut further while streams decode.
     public var prefillChunkTokens = 256
+    /// Prompts of up to this many tokens (and at least ``Transformer/rowByRowTokens`` + 1) are
+    /// prefilled row by row through the quantized kernels, in pieces of at most
+    /// ``Transformer/rowByRowTokens`` (0: never; such prompts then take `sgemm` chunks). Cut anywhere,
+    /// such a prompt gives the same bits, so while streams decode each step takes one piece beside
+    /// them instead of the whole prompt: a 128-token prompt through one `sgemm` made the running
+    /// streams' step about six times longer on the Ice Lake VM, and row by row it costs about the
+    /// same in all (BENCHMARKS.md, section 4). Whether a prompt goes row by row depends only on its
+    /// length, so its tokens never depend on the load. Longer prompts keep `sgemm`, which is faster
+    /// per token from about 256 tokens on.
+    public var rowByRowPromptTokens = 192
     /// While streams decode, a step takes at most this many short-prompt rows or a quarter as many
     /// as it has decode rows, whichever is larger. Two rows beside a group of eight decode rows
     /// share its expanded weights in the kernels, so they cost the step little.

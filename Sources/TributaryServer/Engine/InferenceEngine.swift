@@ -158,8 +158,9 @@ public final class InferenceEngine: Sendable {
 
     /// One forward step over every running sequence.
     private func step(_ running: inout [ActiveSequence], transformer: Transformer, queued: Int) {
-        // Every decoding sequence takes one row; whole prefill chunks (fixed boundaries) follow,
-        // up to the prefill budget, and at least one chunk per step so long prompts progress.
+        // Every decoding sequence takes one row; prompt rows follow (pieces of row-by-row prompts,
+        // else whole chunks at fixed boundaries), up to the prefill budget, and at least one chunk
+        // per step so long prompts progress.
         var items: [(sequence: ActiveSequence, tokens: [Int], logits: Bool)] = []
         for sequence in running where !sequence.isPrefilling {
             if let token = sequence.pendingToken { items.append((sequence, [token], true)) }
@@ -170,11 +171,23 @@ public final class InferenceEngine: Sendable {
         // time as the step already decodes (at least two): the step grows by about a quarter, and
         // the running streams hardly wait for it.
         var shortRows = items.isEmpty ? Int.max : max(items.count / 4, EngineLimits.minimumShortRowsPerStep)
+        // Longer prompts that go row by row (up to `rowByRowPromptTokens`) take one piece per step
+        // while streams decode, the most a piece can hold otherwise.
+        let pieceTokens = transformer.rowByRowTokens
+        var pieceRows = items.isEmpty ? Int.max : pieceTokens
         var chunks = 0
         for sequence in running where sequence.isPrefilling {
             let prompt = sequence.request.promptTokens
-            var count = min(max(limits.prefillChunkTokens, 1), prompt.count - sequence.prefilled)
-            if transformer.computesRowByRow(tokens: count) {
+            let left = prompt.count - sequence.prefilled
+            var count = min(max(limits.prefillChunkTokens, 1), left)
+            if pieceTokens >= 2 && prompt.count > pieceTokens && prompt.count <= limits.rowByRowPromptTokens {
+                var piece = min(left, pieceTokens, pieceRows)
+                // Never leave a single token (it would be classified as a decode row).
+                if left - piece == 1 { piece -= 1 }
+                guard piece >= 2 || piece == left else { continue }
+                count = piece
+                pieceRows -= piece
+            } else if transformer.computesRowByRow(tokens: count) {
                 // A piece never leaves or is a single token of a longer rest: one token is classified
                 // as a decode row, which takes BLAS from the crossover on.
                 var piece = min(count, shortRows)

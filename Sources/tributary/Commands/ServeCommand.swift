@@ -30,6 +30,8 @@ struct ServeCommand: AsyncParsableCommand {
     var maxBatchTokens = EngineLimits().maxBatchTokens
     @Option(help: "Prompts are prefilled in chunks of this many tokens.")
     var prefillChunk = EngineLimits().prefillChunkTokens
+    @Option(help: "Prompts of up to this many tokens are prefilled row by row in the quantized kernels, one short piece per step beside running streams (0: never; they then take whole chunks).")
+    var rowByRowPrompt = EngineLimits().rowByRowPromptTokens
     @Option(help: "Most sequences generating at once.")
     var maxRunning = 32
     @Option(help: "Most requests waiting; more get 429.")
@@ -60,6 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.requestTimeout = requestTimeout
         configuration.engine.maxBatchTokens = maxBatchTokens
         configuration.engine.prefillChunkTokens = prefillChunk
+        configuration.engine.rowByRowPromptTokens = rowByRowPrompt
         configuration.engine.maxRunningSequences = maxRunning
         configuration.engine.maxQueuedRequests = maxQueue
         configuration.engine.contextLength = contextLength
