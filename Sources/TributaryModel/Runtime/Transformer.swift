@@ -31,6 +31,9 @@ public final class Transformer: @unchecked Sendable {
     fileprivate let workspace = ForwardWorkspace()
     /// Quantized-weight products for decode rows (nil when the weights have no quantized copy).
     public let decodePath: QuantizedDecodePath?
+    /// The longest chunk computed row by row (``computesRowByRow(tokens:)``; 1 when only decode rows
+    /// are: no quantized kernels).
+    public let rowByRowTokens: Int
     /// LoRA deltas of decode rows.
     let lowRankDecode: LowRankDecode
     /// Attention of decode rows, split over the worker threads.
@@ -53,6 +56,7 @@ public final class Transformer: @unchecked Sendable {
         let hasQuantized = weights.output.quantized != nil || weights.layers.first?.query.quantized != nil
         decodePath = hasQuantized && QuantizedDecodePath.isEnabled ? QuantizedDecodePath(threads: decodeThreads, blasRows: decodeBLASRows, shortPrefillTokens: shortPrefillTokens) : nil
         lowRankDecode = LowRankDecode(kernels: QuantizedDecodePath.bestKernels, pool: WorkerPool.shared(threads: decodeThreads))
+        rowByRowTokens = max(min((decodePath?.shortPrefillTokens ?? 0) - 1, KVCache.ringSlack + 1), 1)
         decodeAttention = DecodeAttention(configuration: configuration, kernels: QuantizedDecodePath.bestKernels,
                                           pool: WorkerPool.shared(threads: decodeThreads))
     }
@@ -251,13 +255,6 @@ public final class Transformer: @unchecked Sendable {
     /// attend. Each such row is then computed exactly alike however a prompt is cut into such chunks.
     public func computesRowByRow(tokens: Int) -> Bool {
         Self.computesRowByRow(tokens: tokens, shortPrefillTokens: decodePath?.shortPrefillTokens ?? 0)
-    }
-
-    /// The longest chunk computed row by row (1 when only decode rows are: no quantized kernels).
-    public var rowByRowTokens: Int {
-        var tokens = max(min((decodePath?.shortPrefillTokens ?? 0) - 1, KVCache.ringSlack + 1), 1)
-        while tokens > 1 && !computesRowByRow(tokens: tokens) { tokens -= 1 }
-        return tokens
     }
 
     /// ``computesRowByRow(tokens:)`` for a given short-chunk limit.

@@ -271,6 +271,8 @@ struct BatchingTests {
         }
         while covered < tail.count { pieces.append(min(shortLimit - 1, tail.count - covered)); covered += pieces.last! }
         #expect(pieces.allSatisfy { transformer.computesRowByRow(tokens: $0) })
+        // The engine's pieces are at most this long: the longest chunk still computed row by row.
+        #expect(transformer.computesRowByRow(tokens: transformer.rowByRowTokens) && !transformer.computesRowByRow(tokens: transformer.rowByRowTokens + 1))
         #expect(try run(pieces) == oneByOne, "a short chunk's rows depend on where the prompt was cut")
     }
 
