@@ -192,7 +192,11 @@ public enum QuantizedKernels {
                         }
                     }
                 }
-                if rowsAtOnce == 2 {
+                if rowsAtOnce == 2 && Target.groupsOfEight && tileEnd - start >= 5 {
+                    // Five to seven rows (a small step) share one expansion instead of two groups' worth.
+                    accumulateSevenTwoRows(target, row: row, chunks: chunks, count: tileEnd - start, input: input, inputRows: inputRows + start,
+                                           inputStride: inputStride, output: output, outputStride: outputStride, expand: expand)
+                } else if rowsAtOnce == 2 {
                     accumulateFoursTwoRows(target, row: row, chunks: chunks, from: start, to: tileEnd, input: input, inputRows: inputRows,
                                            inputStride: inputStride, output: output, outputStride: outputStride, expand: expand)
                 } else {
@@ -352,6 +356,39 @@ public enum QuantizedKernels {
         if extra > 1 {
             let o = inputRows[9] * outputStride
             output[o + row] = sum(a9); output[o + row + 1] = sum(b9)
+        }
+    }
+
+    /// Five to seven input rows against weight rows `row` and `row + 1`, each chunk expanded once for
+    /// all of them: as a group of four and the rest, a six-row step expanded every weight twice.
+    /// Each row's accumulator takes the same multiply-adds in the same order as in any other group.
+    @inlinable @inline(__always)
+    static func accumulateSevenTwoRows<Target: KernelTarget>(
+        _ target: Target.Type, row: Int, chunks: Int, count: Int, input: UnsafePointer<Float>, inputRows: UnsafePointer<Int>,
+        inputStride: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
+        expand: (_ row: Int, _ chunk: Int) -> Chunk
+    ) {
+        let x0 = input + inputRows[0] * inputStride, x1 = input + inputRows[1] * inputStride
+        let x2 = input + inputRows[2] * inputStride, x3 = input + inputRows[3] * inputStride
+        let x4 = input + inputRows[4] * inputStride
+        let x5 = input + inputRows[min(5, count - 1)] * inputStride, x6 = input + inputRows[min(6, count - 1)] * inputStride
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+        var a4 = SIMD16<Float>(), a5 = SIMD16<Float>(), a6 = SIMD16<Float>()
+        var b0 = SIMD16<Float>(), b1 = SIMD16<Float>(), b2 = SIMD16<Float>(), b3 = SIMD16<Float>()
+        var b4 = SIMD16<Float>(), b5 = SIMD16<Float>(), b6 = SIMD16<Float>()
+        for c in 0..<chunks {
+            let w = expand(row, c), v = expand(row &+ 1, c)
+            let offset = c &* 32
+            w.accumulate(into: &a0, v, into: &b0, x0 + offset); w.accumulate(into: &a1, v, into: &b1, x1 + offset)
+            w.accumulate(into: &a2, v, into: &b2, x2 + offset); w.accumulate(into: &a3, v, into: &b3, x3 + offset)
+            w.accumulate(into: &a4, v, into: &b4, x4 + offset)
+            if count > 5 { w.accumulate(into: &a5, v, into: &b5, x5 + offset) }
+            if count > 6 { w.accumulate(into: &a6, v, into: &b6, x6 + offset) }
+        }
+        let first = sums(a0, a1, a2, a3, a4, a5, a6, a6), second = sums(b0, b1, b2, b3, b4, b5, b6, b6)
+        for i in 0..<count {
+            let o = inputRows[i] * outputStride
+            output[o + row] = first[i]; output[o + row + 1] = second[i]
         }
     }
 
