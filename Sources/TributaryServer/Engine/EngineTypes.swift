@@ -133,6 +133,17 @@ public struct EngineLimits: Sendable {
     public static let minimumShortRowsPerStep = 2
     /// Most sequences generating at once.
     public var maxRunningSequences = 32
+    /// Seconds a free slot holds queued prompts while other sequences are generating (0: prompts
+    /// start at once, beside them).
+    ///
+    /// A prompt started beside generating streams makes their steps longer while it is prefilled,
+    /// and those steps set the streams' p99 inter-token gap. With a hold, queued prompts wait for the
+    /// running streams to finish (then start together, in steps of their own) or for this many
+    /// seconds after a slot frees, whichever comes first. Together with a small
+    /// ``maxRunningSequences`` this bounds every stream's gaps by the decode step of that many
+    /// rows, at the cost of the first tokens of requests that arrive while others generate
+    /// (BENCHMARKS.md, section 4).
+    public var promptHoldSeconds: Double = 0
     /// Most requests waiting to start; more get 429.
     public var maxQueuedRequests = 256
     /// Context length per sequence (prompt plus generated tokens).

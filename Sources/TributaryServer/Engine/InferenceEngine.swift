@@ -112,6 +112,7 @@ public final class InferenceEngine: Sendable {
     private func loop() {
         let transformer = Transformer(configuration: model.configuration, weights: model.weights, decodeBLASRows: limits.decodeBLASRows)
         var running: [ActiveSequence] = []
+        var hold = PromptHold(seconds: limits.promptHoldSeconds)
         while true {
             // Wait for work.
             wake.lock()
@@ -132,8 +133,11 @@ public final class InferenceEngine: Sendable {
                 }
                 return false
             }
-            // Admit new sequences.
-            while running.count < limits.maxRunningSequences, let (request, ticket) = takeNext() {
+            // Admit new sequences (unless their prompts are held while streams generate).
+            var admitted = false
+            while running.count < limits.maxRunningSequences,
+                  hold.admits(generating: running.contains { !$0.isPrefilling }, now: now),
+                  let (request, ticket) = takeNext() {
                 if ticket.isCancelled || cancelEverything {
                     let sequence = ActiveSequence(request: request, ticket: ticket, configuration: model.configuration, contextLength: 1, tokenizer: model.tokenizer)
                     sequence.finish(.cancelled, detail: ticket.cancelReason.withLock { $0 } ?? "shutdown")
@@ -141,7 +145,9 @@ public final class InferenceEngine: Sendable {
                 }
                 running.append(ActiveSequence(request: request, ticket: ticket, configuration: model.configuration,
                                               contextLength: limits.contextLength, tokenizer: model.tokenizer))
+                admitted = true
             }
+            if admitted || queue.withLock({ $0.count == 0 }) { hold.release() }
             let (queued, stopping) = queue.withLock { q -> (Int, Bool) in
                 q.running = running.count
                 return (q.count, q.stopping)
@@ -165,18 +171,27 @@ public final class InferenceEngine: Sendable {
         for sequence in running where !sequence.isPrefilling {
             if let token = sequence.pendingToken { items.append((sequence, [token], true)) }
         }
-        var budget = limits.maxBatchTokens
+        // With a prompt hold, prompts run together in as few steps as they can (every prefilling
+        // sequence's next piece or chunk in each step): the running streams then see a few long gaps
+        // instead of many stretched steps, which is what keeps their p99 gap low.
+        let together = limits.promptHoldSeconds > 0
+        var budget = together ? Int.max : limits.maxBatchTokens
         // Short chunks are computed row by row and give the same bits however they are cut, so while
         // streams are decoding a newcomer's short prompt joins a step a quarter as many rows at a
         // time as the step already decodes (at least two): the step grows by about a quarter, and
         // the running streams hardly wait for it.
-        var shortRows = items.isEmpty ? Int.max : max(items.count / 4, EngineLimits.minimumShortRowsPerStep)
+        var shortRows = items.isEmpty || together ? Int.max : max(items.count / 4, EngineLimits.minimumShortRowsPerStep)
         // Longer prompts that go row by row (up to `rowByRowPromptTokens`) take one piece per step
         // while streams decode, the most a piece can hold otherwise.
         let pieceTokens = transformer.rowByRowTokens
-        var pieceRows = items.isEmpty ? Int.max : pieceTokens
+        var pieceRows = items.isEmpty || together ? Int.max : pieceTokens
         var chunks = 0
+        // Held prompts also finish together: a prompt with fewer steps left than another waits for
+        // it, so no stream of the group gets its first token while the others' prompts still make
+        // its gaps long.
+        let alignedSteps = together ? running.lazy.filter(\.isPrefilling).map { self.prefillStepsLeft($0, pieceTokens: pieceTokens) }.max() ?? 0 : 0
         for sequence in running where sequence.isPrefilling {
+            if together && prefillStepsLeft(sequence, pieceTokens: pieceTokens) < alignedSteps { continue }
             let prompt = sequence.request.promptTokens
             let left = prompt.count - sequence.prefilled
             var count = min(max(limits.prefillChunkTokens, 1), left)
@@ -246,6 +261,16 @@ public final class InferenceEngine: Sendable {
             }
         }
         running.removeAll { finished.contains(ObjectIdentifier($0)) }
+    }
+
+    /// Steps `sequence`'s prompt still needs when nothing else limits it: one piece of up to
+    /// `pieceTokens` per step for a prompt prefilled row by row, one chunk per step otherwise.
+    private func prefillStepsLeft(_ sequence: ActiveSequence, pieceTokens: Int) -> Int {
+        let prompt = sequence.request.promptTokens.count
+        let left = prompt - sequence.prefilled
+        let rowByRow = pieceTokens >= 2 && prompt > pieceTokens && prompt <= limits.rowByRowPromptTokens
+        let unit = rowByRow ? pieceTokens : max(limits.prefillChunkTokens, 1)
+        return (left + unit - 1) / unit
     }
 
     /// Samples the next token of `sequence`; returns a finish reason when generation ends.

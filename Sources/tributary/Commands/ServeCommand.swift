@@ -34,6 +34,8 @@ struct ServeCommand: AsyncParsableCommand {
     var rowByRowPrompt = EngineLimits().rowByRowPromptTokens
     @Option(help: "Most sequences generating at once.")
     var maxRunning = 32
+    @Option(help: "Seconds a free slot holds new prompts while other streams generate, so their inter-token gaps stay those of decode steps alone (0: prompts start at once beside them). With a small --max-running this bounds every stream's gaps, at the cost of first tokens.")
+    var promptHold: Double = 0
     @Option(help: "Most requests waiting; more get 429.")
     var maxQueue = 256
     @Option(help: "Context length per request (prompt plus generated tokens).")
@@ -50,6 +52,11 @@ struct ServeCommand: AsyncParsableCommand {
     var requestTimeout: Double = 300
     @OptionGroup var runtime: RuntimeOptions
 
+    func validate() throws {
+        guard promptHold.isFinite, promptHold >= 0 else { throw ValidationError("--prompt-hold takes seconds, 0 or more") }
+        guard maxRunning >= 1 else { throw ValidationError("--max-running must be at least 1") }
+    }
+
     func run() async throws {
         runtime.apply()
         var configuration = ServerConfiguration()
@@ -64,6 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.engine.prefillChunkTokens = prefillChunk
         configuration.engine.rowByRowPromptTokens = rowByRowPrompt
         configuration.engine.maxRunningSequences = maxRunning
+        configuration.engine.promptHoldSeconds = promptHold
         configuration.engine.maxQueuedRequests = maxQueue
         configuration.engine.contextLength = contextLength
         configuration.engine.decodeBLASRows = decodeBlasRows
