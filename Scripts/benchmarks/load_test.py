@@ -43,7 +43,7 @@ def run_client(args, index, model, adapter_payload, results, stop_at, lock, http
                     "n_predict": args.max_tokens}
             body.update(adapter_payload)
             start = time.perf_counter()
-            first, last, gaps, tokens = None, None, [], 0
+            first, last, gaps, ends, tokens = None, None, [], [], 0
             try:
                 # A fresh connection per request: a kept-alive connection the server has already closed
                 # would otherwise fail the next request before it is sent.
@@ -65,6 +65,7 @@ def run_client(args, index, model, adapter_payload, results, stop_at, lock, http
                             first = now
                         else:
                             gaps.append(now - last)
+                            ends.append(now)
                         last = now
                         tokens += 1
             except httpx.HTTPError as error:
@@ -79,7 +80,7 @@ def run_client(args, index, model, adapter_payload, results, stop_at, lock, http
                 results["gaps"].extend(gaps)
                 results["tokens"] += tokens
                 results["requests"] += 1
-                results["gap_times"].extend(zip([last] * len(gaps), gaps))
+                results["gap_times"].extend(zip(ends, gaps))
             request_number += 1
 
 
@@ -101,6 +102,8 @@ def main():
     parser.add_argument("--ramp", type=float, default=0.0,
                         help="seconds over which the clients start, evenly spaced (0: all at once)")
     parser.add_argument("--label", default="")
+    parser.add_argument("--gaps-out", default="", help="write every inter-token gap here, one per line: "
+                                                       "the seconds since the start when it ended, and its length in ms")
     args = parser.parse_args()
 
     adapters = [a for a in args.adapters.split(",") if a]
@@ -143,6 +146,10 @@ def main():
         "itl_max": max(results["gaps"]) if results["gaps"] else 0,
     }
     print(json.dumps(summary, sort_keys=True), flush=True)
+    if args.gaps_out:
+        with open(args.gaps_out, "w") as out:
+            for ended, gap in sorted(results["gap_times"]):
+                out.write("%.4f %.2f\n" % (ended - start, gap * 1000))
 
 
 if __name__ == "__main__":
