@@ -10,6 +10,8 @@ from openai import OpenAI
 from conftest import MODEL_NAME, Server, make_key
 
 HOLD_SECONDS = 3.0
+# Eight tokens whatever they are, so the newcomer always takes its prefill and eight steps.
+NEWCOMER = dict(model=MODEL_NAME, prompt="The capital of France is", max_tokens=8, temperature=0, extra_body={"ignore_eos": True})
 
 
 def newcomer_beside_stream(client: OpenAI, stream_tokens: int) -> dict:
@@ -19,8 +21,7 @@ def newcomer_beside_stream(client: OpenAI, stream_tokens: int) -> dict:
 
     def newcomer():
         times["newcomer_sent"] = time.perf_counter()
-        times["newcomer_text"] = client.completions.create(
-            model=MODEL_NAME, prompt="The capital of France is", max_tokens=8, temperature=0).choices[0].text
+        times["newcomer_text"] = client.completions.create(**NEWCOMER).choices[0].text
         times["newcomer_done"] = time.perf_counter()
 
     thread = None
@@ -42,11 +43,12 @@ def test_prompt_hold_waits_for_the_running_stream_then_runs_out():
     server.start()
     try:
         client = OpenAI(base_url=server.base_url + "/v1", api_key=key, max_retries=0, timeout=120)
-        alone = client.completions.create(model=MODEL_NAME, prompt="The capital of France is", max_tokens=8,
-                                          temperature=0).choices[0].text
+        alone = client.completions.create(**NEWCOMER).choices[0].text
 
-        # A short stream (20 tokens, well under the hold) finishes first: the newcomer waits for it.
-        short = newcomer_beside_stream(client, 20)
+        # A short stream (40 tokens, well under the hold) finishes first: the newcomer, sent while it
+        # still had most of its tokens to go, waits for it.
+        short = newcomer_beside_stream(client, 40)
+        assert short["newcomer_sent"] < short["stream_done"] - 0.2, short
         assert short["newcomer_done"] > short["stream_done"], short
         assert short["newcomer_text"] == alone
 
@@ -62,6 +64,8 @@ def test_prompt_hold_waits_for_the_running_stream_then_runs_out():
 
 
 def test_prompt_hold_must_be_seconds():
-    result = Server(tempfile.mkdtemp(prefix="tributary-hold-bad-")).tributary("serve", "--model", "unused.gguf", "--prompt-hold", "-1")
-    assert result.returncode != 0
-    assert "--prompt-hold" in result.stderr
+    server = Server(tempfile.mkdtemp(prefix="tributary-hold-bad-"))
+    for value in ["-1", "nan"]:
+        result = server.tributary("serve", "--model", "unused.gguf", f"--prompt-hold={value}")
+        assert result.returncode != 0
+        assert "--prompt-hold takes seconds" in result.stderr, result.stderr

@@ -142,7 +142,8 @@ public struct EngineLimits: Sendable {
     /// seconds after a slot frees, whichever comes first. Together with a small
     /// ``maxRunningSequences`` this bounds every stream's gaps by the decode step of that many
     /// rows, at the cost of the first tokens of requests that arrive while others generate
-    /// (BENCHMARKS.md, section 4).
+    /// (BENCHMARKS.md, section 4). With a hold, a step may take up to one prompt piece per running
+    /// slot, more than ``maxBatchTokens``, so held prompts finish their prefill together.
     public var promptHoldSeconds: Double = 0
     /// Most requests waiting to start; more get 429.
     public var maxQueuedRequests = 256

@@ -136,7 +136,7 @@ public final class InferenceEngine: Sendable {
             // Admit new sequences (unless their prompts are held while streams generate).
             var admitted = false
             while running.count < limits.maxRunningSequences,
-                  hold.admits(generating: running.contains { !$0.isPrefilling }, now: now),
+                  hold.admits(generating: running.contains { !$0.isPrefilling }, now: .now),
                   let (request, ticket) = takeNext() {
                 if ticket.isCancelled || cancelEverything {
                     let sequence = ActiveSequence(request: request, ticket: ticket, configuration: model.configuration, contextLength: 1, tokenizer: model.tokenizer)
@@ -172,10 +172,12 @@ public final class InferenceEngine: Sendable {
             if let token = sequence.pendingToken { items.append((sequence, [token], true)) }
         }
         // With a prompt hold, prompts run together in as few steps as they can (every prefilling
-        // sequence's next piece or chunk in each step): the running streams then see a few long gaps
-        // instead of many stretched steps, which is what keeps their p99 gap low.
+        // sequence's next piece in each step, up to one piece per running slot): the running streams
+        // then see a few long gaps instead of many stretched steps, which is what keeps their p99 gap
+        // low. The budget still bounds the step (and the scratch memory) for long prompts' chunks.
         let together = limits.promptHoldSeconds > 0
-        var budget = together ? Int.max : limits.maxBatchTokens
+        let pieceTokens = transformer.rowByRowTokens
+        var budget = together ? max(limits.maxBatchTokens, limits.maxRunningSequences * max(pieceTokens, 1)) : limits.maxBatchTokens
         // Short chunks are computed row by row and give the same bits however they are cut, so while
         // streams are decoding a newcomer's short prompt joins a step a quarter as many rows at a
         // time as the step already decodes (at least two): the step grows by about a quarter, and
@@ -183,12 +185,12 @@ public final class InferenceEngine: Sendable {
         var shortRows = items.isEmpty || together ? Int.max : max(items.count / 4, EngineLimits.minimumShortRowsPerStep)
         // Longer prompts that go row by row (up to `rowByRowPromptTokens`) take one piece per step
         // while streams decode, the most a piece can hold otherwise.
-        let pieceTokens = transformer.rowByRowTokens
         var pieceRows = items.isEmpty || together ? Int.max : pieceTokens
         var chunks = 0
         // Held prompts also finish together: a prompt with fewer steps left than another waits for
         // it, so no stream of the group gets its first token while the others' prompts still make
-        // its gaps long.
+        // its gaps long. (A prompt admitted while the group is still prefilling joins it, and the
+        // group's first tokens wait for it: at most one prompt's prefill.)
         let alignedSteps = together ? running.lazy.filter(\.isPrefilling).map { self.prefillStepsLeft($0, pieceTokens: pieceTokens) }.max() ?? 0 : 0
         for sequence in running where sequence.isPrefilling {
             if together && prefillStepsLeft(sequence, pieceTokens: pieceTokens) < alignedSteps { continue }

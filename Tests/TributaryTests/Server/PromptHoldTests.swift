@@ -4,10 +4,10 @@ import TributaryServer
 
 @Suite("Prompt hold")
 struct PromptHoldTests {
-    let start = Date(timeIntervalSince1970: 1_000_000)
+    let start = ContinuousClock.now
 
     /// `hold.admits(...)`, outside `#expect` (which cannot take a mutating call).
-    func admits(_ hold: inout PromptHold, generating: Bool, now: Date) -> Bool {
+    func admits(_ hold: inout PromptHold, generating: Bool, now: ContinuousClock.Instant) -> Bool {
         hold.admits(generating: generating, now: now)
     }
 
@@ -26,20 +26,20 @@ struct PromptHoldTests {
         var hold = PromptHold(seconds: 2)
         #expect(!admits(&hold, generating: true, now: start))
         #expect(hold.heldSince == start)
-        #expect(!admits(&hold, generating: true, now: start.addingTimeInterval(1.999)))
+        #expect(!admits(&hold, generating: true, now: start.advanced(by: .seconds(1.999))))
         // The clock runs from the first refusal, not from the latest call.
         #expect(hold.heldSince == start)
-        #expect(admits(&hold, generating: true, now: start.addingTimeInterval(2)))
+        #expect(admits(&hold, generating: true, now: start.advanced(by: .seconds(2))))
     }
 
     @Test("the streams finishing admits held prompts at once, and release restarts the clock")
     func finishingAndRelease() {
         var hold = PromptHold(seconds: 5)
         #expect(!admits(&hold, generating: true, now: start))
-        #expect(admits(&hold, generating: false, now: start.addingTimeInterval(0.1)))
+        #expect(admits(&hold, generating: false, now: start.advanced(by: .seconds(0.1))))
         hold.release()
         #expect(hold.heldSince == nil)
-        let later = start.addingTimeInterval(10)
+        let later = start.advanced(by: .seconds(10))
         #expect(!admits(&hold, generating: true, now: later))
         #expect(hold.heldSince == later)
     }
