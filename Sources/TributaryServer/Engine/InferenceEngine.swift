@@ -197,7 +197,7 @@ public final class InferenceEngine: Sendable {
             let prompt = sequence.request.promptTokens
             let left = prompt.count - sequence.prefilled
             var count = min(max(limits.prefillChunkTokens, 1), left)
-            if pieceTokens >= 2 && prompt.count > pieceTokens && prompt.count <= limits.rowByRowPromptTokens {
+            if goesInPieces(promptTokens: prompt.count, pieceTokens: pieceTokens) {
                 var piece = min(left, pieceTokens, pieceRows)
                 // Never leave a single token (it would be classified as a decode row).
                 if left - piece == 1 { piece -= 1 }
@@ -270,9 +270,14 @@ public final class InferenceEngine: Sendable {
     private func prefillStepsLeft(_ sequence: ActiveSequence, pieceTokens: Int) -> Int {
         let prompt = sequence.request.promptTokens.count
         let left = prompt - sequence.prefilled
-        let rowByRow = pieceTokens >= 2 && prompt > pieceTokens && prompt <= limits.rowByRowPromptTokens
-        let unit = rowByRow ? pieceTokens : max(limits.prefillChunkTokens, 1)
+        let unit = goesInPieces(promptTokens: prompt, pieceTokens: pieceTokens) ? pieceTokens : max(limits.prefillChunkTokens, 1)
         return (left + unit - 1) / unit
+    }
+
+    /// Whether a prompt of `promptTokens` is prefilled row by row in pieces of up to `pieceTokens`
+    /// (``EngineLimits/rowByRowPromptTokens``); it depends on the prompt's length alone.
+    private func goesInPieces(promptTokens: Int, pieceTokens: Int) -> Bool {
+        pieceTokens >= 2 && promptTokens > pieceTokens && promptTokens <= limits.rowByRowPromptTokens
     }
 
     /// Samples the next token of `sequence`; returns a finish reason when generation ends.
