@@ -34,8 +34,12 @@ let package = Package(
                            .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         .target(
+            // Integer dot products for AVX-512 CPUs, in C: Swift cannot emit the 16-bit multiply-add they rest on.
+            name: "CTributaryIntegerKernels"
+        ),
+        .target(
             name: "TributaryKernels",
-            dependencies: ["COpenBLAS"]
+            dependencies: ["COpenBLAS", "CTributaryIntegerKernels"]
         ),
         .target(
             name: "TributaryKernelsAVX2",

@@ -27,8 +27,13 @@ public final class QuantizedDecodePath: @unchecked Sendable {
     /// each row exactly as a decode row's; their LoRA deltas stay one `sgemm` pair per chunk);
     /// longer ones through BLAS.
     public let shortPrefillTokens: Int
+    /// Whether Q8_0 and Q5_0 products use the integer kernels (``IntegerKernels``): on with the
+    /// AVX-512 kernel build unless `TRIBUTARY_INTEGER_KERNELS=0`.
+    public let usesIntegerKernels: Bool
     private let gatheredInput = ScratchBuffer<Float>()
     private let gatheredOutput = ScratchBuffer<Float>()
+    private let integerCodes = ScratchBuffer<Int16>()
+    private let integerScales = ScratchBuffer<Float>()
 
     /// The crossover of the kernels in use (``QuantizedKernelSet/blasCrossoverRows``);
     /// `TRIBUTARY_DECODE_BLAS_ROWS` overrides.
@@ -66,8 +71,10 @@ public final class QuantizedDecodePath: @unchecked Sendable {
 
     public init(threads: Int = QuantizedDecodePath.defaultThreads, blasRows: Int = QuantizedDecodePath.defaultBLASRows,
                 shortPrefillTokens: Int = QuantizedDecodePath.defaultShortPrefillTokens,
-                kernels: QuantizedKernelSet = QuantizedDecodePath.bestKernels) {
+                kernels: QuantizedKernelSet = QuantizedDecodePath.bestKernels,
+                integerKernels: Bool = !IntegerKernels.isDisabled) {
         self.kernels = kernels
+        usesIntegerKernels = integerKernels && kernels.name == AVX512Kernels.kernels.name && IntegerKernels.cpuSupports
         self.blasRows = max(blasRows, 0)
         self.shortPrefillTokens = max(shortPrefillTokens, 0)
         task.kernels = kernels
@@ -85,6 +92,18 @@ public final class QuantizedDecodePath: @unchecked Sendable {
         task.inputStride = inputStride
         task.output = output
         task.outputStride = outputStride
+        task.integerCodes = nil
+        task.integerScales = nil
+        if usesIntegerKernels && IntegerKernels.supports(matrix) {
+            // Each input row is quantized once here, not once per claim.
+            let codes = integerCodes.reserve(rows.count * matrix.columns)
+            let scales = integerScales.reserve(rows.count * matrix.columns / 32)
+            rows.withUnsafeBufferPointer { listed in
+                IntegerKernels.quantize(input, rows: listed, stride: inputStride, columns: matrix.columns, codes: codes, scales: scales)
+            }
+            task.integerCodes = codes
+            task.integerScales = scales
+        }
         if pool.workers == 0 || matrix.rows < 64 {
             task.claimRows = matrix.rows
             task.nextRow.store(0, ordering: .relaxed)
@@ -132,6 +151,9 @@ public final class QuantizedDecodePath: @unchecked Sendable {
         var inputStride = 0
         var output: UnsafeMutablePointer<Float>?
         var outputStride = 0
+        /// The listed input rows quantized for ``IntegerKernels`` (nil: the float kernels).
+        var integerCodes: UnsafeMutablePointer<Int16>?
+        var integerScales: UnsafeMutablePointer<Float>?
         var kernels: QuantizedKernelSet = QuantizedDecodePath.bestKernels
         /// Output rows a thread takes at a time.
         var claimRows = 16
@@ -153,6 +175,11 @@ public final class QuantizedDecodePath: @unchecked Sendable {
                 while true {
                     let first = nextRow.wrappingAdd(step, ordering: .relaxed).oldValue
                     guard first < total else { return }
+                    if let integerCodes, let integerScales {
+                        IntegerKernels.multiply(matrix, first: first, last: min(first + step, total), codes: integerCodes, scales: integerScales,
+                                                count: rows.count, outputRows: rows.baseAddress!, output: output, outputStride: outputStride)
+                        continue
+                    }
                     kernels.multiply(matrix, first, min(first + step, total), rows.count, input, rows.baseAddress!, inputStride,
                                      output, outputStride)
                 }

@@ -20,12 +20,14 @@ struct QuantizedDecodePathTests {
         return try #require(bytes.withUnsafeBytes { QuantizedMatrix(type: .q8_0, source: $0.baseAddress!, rows: rows, columns: columns) })
     }
 
-    @Test("two threads give the single-threaded kernel's bits", arguments: [1, 3, 11, 16])
-    func threadedEqualsSingle(inputRows: Int) throws {
+    @Test("two threads give one thread's bits, with the float and the integer kernels", arguments: [1, 3, 11, 16], [false, true])
+    func threadedEqualsSingle(inputRows: Int, integer: Bool) throws {
         // 1000 rows: not a multiple of any claim size, so the last claim is short.
         let rows = 1_000, columns = 96
         let matrix = try Self.matrix(rows: rows, columns: columns)
-        let path = QuantizedDecodePath(threads: 2)
+        let path = QuantizedDecodePath(threads: 2, integerKernels: integer)
+        let alone = QuantizedDecodePath(threads: 1, integerKernels: integer)
+        #expect(path.usesIntegerKernels == (integer && path.kernels.name == "avx512"))
         var random = SystemRandomNumberGenerator()
         let x = (0..<(inputRows * columns)).map { _ in Float.random(in: -2...2, using: &random) }
         let listed = Array(0..<inputRows)
@@ -36,9 +38,9 @@ struct QuantizedDecodePathTests {
                 path.multiply(matrix, rows: listed, input: xs.baseAddress!, inputStride: columns, output: o.baseAddress!, outputStride: rows)
             } }
         }
-        x.withUnsafeBufferPointer { xs in listed.withUnsafeBufferPointer { r in single.withUnsafeMutableBufferPointer { o in
-            path.kernels.multiply(matrix, 0, rows, inputRows, xs.baseAddress!, r.baseAddress!, columns, o.baseAddress!, rows)
-        } } }
+        x.withUnsafeBufferPointer { xs in single.withUnsafeMutableBufferPointer { o in
+            alone.multiply(matrix, rows: listed, input: xs.baseAddress!, inputStride: columns, output: o.baseAddress!, outputStride: rows)
+        } }
         #expect(!threaded.contains { $0.isNaN }, "every output row was claimed")
         #expect(threaded.map(\.bitPattern) == single.map(\.bitPattern))
     }

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+import TributaryFormats
+import TributaryKernels
+
+/// The integer kernels (Q8_0 and Q5_0 codes against inputs quantized to 16 bits) against float64
+/// products of the file's dequantized weights, within the bound their input quantization allows,
+/// and the batch invariance the scheduler relies on: a row's result is bit-for-bit the same alone,
+/// among others, and whichever range of weight rows a thread claims.
+@Suite("Integer decode kernels", .enabled(if: IntegerKernels.cpuSupports))
+struct IntegerKernelTests {
+    /// Quantizes `inputRows` of `x` and multiplies weight rows `[first, last)` into rows of `matrix.rows` floats.
+    static func multiply(_ matrix: QuantizedMatrix, x: [Float], inputRows: [Int], outputRowCount: Int,
+                         first: Int = 0, last: Int? = nil) -> [Float] {
+        var output = [Float](repeating: .nan, count: outputRowCount * matrix.rows)
+        var codes = [Int16](repeating: 0, count: inputRows.count * matrix.columns)
+        var scales = [Float](repeating: 0, count: inputRows.count * matrix.columns / 32)
+        x.withUnsafeBufferPointer { xs in inputRows.withUnsafeBufferPointer { rows in
+            codes.withUnsafeMutableBufferPointer { c in scales.withUnsafeMutableBufferPointer { s in
+                IntegerKernels.quantize(xs.baseAddress!, rows: rows, stride: matrix.columns, columns: matrix.columns,
+                                        codes: c.baseAddress!, scales: s.baseAddress!)
+                output.withUnsafeMutableBufferPointer { o in
+                    IntegerKernels.multiply(matrix, first: first, last: last ?? matrix.rows, codes: c.baseAddress!, scales: s.baseAddress!,
+                                            count: rows.count, outputRows: rows.baseAddress!, output: o.baseAddress!, outputStride: matrix.rows)
+                }
+            } }
+        } }
+        return output
+    }
+
+    @Test("Q8_0 and Q5_0 within the quantization bound; alone, batched and split bit for bit", arguments: ["Q8_0", "Q5_0"])
+    func matchesFloat(type: String) throws {
+        let gguf = try GGUFFile(path: Fixtures.require(Fixtures.fixtures + "/dequant/synthetic.gguf"))
+        let tensor = try #require(gguf.tensor(named: "synthetic.\(type.lowercased())"))
+        let matrix = try #require(QuantizedMatrix(type: tensor.type, source: gguf.data(of: tensor).baseAddress!, rows: tensor.rows, columns: tensor.columns))
+        #expect(IntegerKernels.supports(matrix))
+        let weights = try gguf.floats(of: tensor)
+        let columns = tensor.columns, rows = tensor.rows
+        var random = SystemRandomNumberGenerator()
+        let inputCount = 11
+        // Inputs with an outlier per row, as activations have: the small elements then carry the quantization error.
+        var x = (0..<(inputCount * columns)).map { _ in Float.random(in: -2...2, using: &random) }
+        for input in 0..<inputCount { x[input * columns + (input * 37) % columns] = 60 }
+        let batched = Self.multiply(matrix, x: x, inputRows: Array(0..<inputCount), outputRowCount: inputCount)
+        for input in 0..<inputCount {
+            let alone = Self.multiply(matrix, x: x, inputRows: [input], outputRowCount: inputCount)
+            for row in 0..<rows {
+                var exact = 0.0, bound = 0.0, magnitude = 0.0
+                for block in 0..<(columns / 32) {
+                    var largest = 0.0, weightSum = 0.0
+                    for j in (block * 32)..<(block * 32 + 32) {
+                        let w = Double(weights[row * columns + j]), v = Double(x[input * columns + j])
+                        exact += w * v
+                        magnitude += abs(w * v)
+                        largest = max(largest, abs(v))
+                        weightSum += abs(w)
+                    }
+                    bound += weightSum * largest / 65534
+                }
+                let value = batched[input * rows + row]
+                // Input codes within half a step, plus float32 rounding of the block sums.
+                #expect(abs(Double(value) - exact) <= bound * 1.001 + 1e-6 * magnitude, "\(type) input \(input) row \(row): \(value) vs \(exact)")
+                #expect(value.bitPattern == alone[input * rows + row].bitPattern, "\(type): batched and alone differ")
+            }
+        }
+        // Subsets listed out of order (groups of 5-8 inputs and remainders), and split weight-row ranges.
+        for listed in [[3, 0, 9, 5, 1], [10, 2, 4, 6, 8, 0], [7, 1, 2, 3, 4, 5, 6], [10, 1, 3, 9, 0, 7, 4, 8, 5]] {
+            let few = Self.multiply(matrix, x: x, inputRows: listed, outputRowCount: inputCount)
+            let split = rows / 3
+            let lower = Self.multiply(matrix, x: x, inputRows: listed, outputRowCount: inputCount, first: 0, last: split)
+            let upper = Self.multiply(matrix, x: x, inputRows: listed, outputRowCount: inputCount, first: split)
+            for input in listed {
+                for row in 0..<rows {
+                    let expected = batched[input * rows + row].bitPattern
+                    #expect(few[input * rows + row].bitPattern == expected, "\(type): \(listed.count) rows differ from eleven")
+                    let part = row < split ? lower : upper
+                    #expect(part[input * rows + row].bitPattern == expected, "\(type): a split range differs")
+                }
+            }
+            #expect(few[(Set(0..<inputCount).subtracting(listed).first ?? 0) * rows].isNaN || listed.count == inputCount, "rows not listed are left alone")
+        }
+    }
+
+    @Test("a NaN or an infinity in an input makes that input's products NaN, and only them")
+    func nonFiniteInputs() throws {
+        let gguf = try GGUFFile(path: Fixtures.require(Fixtures.fixtures + "/dequant/synthetic.gguf"))
+        let tensor = try #require(gguf.tensor(named: "synthetic.q8_0"))
+        let matrix = try #require(QuantizedMatrix(type: tensor.type, source: gguf.data(of: tensor).baseAddress!, rows: tensor.rows, columns: tensor.columns))
+        var x = [Float](repeating: 0.5, count: 3 * tensor.columns)
+        x[5] = .nan
+        x[2 * tensor.columns + 40] = .infinity
+        let output = Self.multiply(matrix, x: x, inputRows: [0, 1, 2], outputRowCount: 3)
+        #expect((0..<tensor.rows).allSatisfy { output[$0].isNaN })
+        #expect((0..<tensor.rows).allSatisfy { output[tensor.rows + $0].isFinite })
+        #expect((0..<tensor.rows).allSatisfy { !output[2 * tensor.rows + $0].isFinite })
+    }
+
+    @Test("types with offsets or blocks of 16 stay on the float kernels", arguments: ["Q4_0", "Q4_1", "Q5_1", "Q4_K", "Q5_K", "Q6_K"])
+    func unsupportedTypes(type: String) throws {
+        let gguf = try GGUFFile(path: Fixtures.require(Fixtures.fixtures + "/dequant/synthetic.gguf"))
+        let tensor = try #require(gguf.tensor(named: "synthetic.\(type.lowercased())"))
+        let matrix = try #require(QuantizedMatrix(type: tensor.type, source: gguf.data(of: tensor).baseAddress!, rows: tensor.rows, columns: tensor.columns))
+        #expect(!IntegerKernels.supports(matrix))
+    }
+}
