@@ -10,7 +10,8 @@
 
 /// Quantizes `count` rows of `columns` floats (row `i` at `input + rows[i] * stride`; `columns` a
 /// multiple of 32) to 16-bit codes: per block of 32, `scale = max|x| / 32767` and
-/// `code = round(x / scale)` (all codes 0 when the block is zero). Row `i` goes to
+/// `code = round(x / scale)` (all codes and the scale 0 when the block is zero, or so small,
+/// below about 1e-40, that the scale underflows). Row `i` goes to
 /// `codes + i * columns` and `scales + i * columns / 32`. A block holding a NaN or an infinity gets
 /// a NaN scale, so every product that reads it is NaN.
 void tributary_quantize_int16(const float *input, const long *rows, long count, long stride, long columns,

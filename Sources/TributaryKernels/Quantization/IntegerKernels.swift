@@ -11,15 +11,15 @@ import Foundation
 /// what limits one stream's decode. Here a block of 32 weights costs one widening, one multiply-add,
 /// one conversion and one fused multiply-add.
 ///
-/// Precision: an input element's code is within half a step (`max|x| / 65534` of its block) of
-/// the float value, so `|result - exact| <= sum over blocks of (sum |w|) * max|x| / 65534` plus
+/// Precision: an input element's code is within about half a step (`max|x| / 65534` of its block;
+/// the division is rounded to float first) of the float value, so `|result - exact| <= sum over blocks of (sum |w|) * max|x| / 65534` plus
 /// float32 rounding; the weights are used exactly as the file defines them.
 ///
 /// They read matrices of signed 8-bit codes with one scale per block of 32 and no offsets
 /// (Q8_0 and Q5_0, ``supports(_:)``); the others stay on the float kernels.
 public enum IntegerKernels {
-    /// Whether the CPU runs them (AVX-512 F, BW and VL).
-    public static var cpuSupports: Bool { CPUFeatures.current.hasAVX512Skylake }
+    /// Whether the CPU runs them (AVX-512 F, BW and VL); read once.
+    public static let cpuSupports: Bool = CPUFeatures.current.hasAVX512Skylake
 
     /// Whether `TRIBUTARY_INTEGER_KERNELS=0` turns them off.
     public static var isDisabled: Bool { ProcessInfo.processInfo.environment["TRIBUTARY_INTEGER_KERNELS"] == "0" }

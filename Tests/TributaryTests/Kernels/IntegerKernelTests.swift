@@ -77,7 +77,62 @@ struct IntegerKernelTests {
                     #expect(part[input * rows + row].bitPattern == expected, "\(type): a split range differs")
                 }
             }
-            #expect(few[(Set(0..<inputCount).subtracting(listed).first ?? 0) * rows].isNaN || listed.count == inputCount, "rows not listed are left alone")
+            for input in Set(0..<inputCount).subtracting(listed) {
+                #expect((0..<rows).allSatisfy { few[input * rows + $0].isNaN }, "rows not listed are left alone")
+            }
+        }
+    }
+
+    /// A Q8_0 matrix of random codes and scales, and its weights as the file defines them (`d·q`).
+    static func randomMatrix(rows: Int, columns: Int) throws -> (QuantizedMatrix, [Double]) {
+        var random = SystemRandomNumberGenerator()
+        var bytes = [UInt8](repeating: 0, count: rows * columns / 32 * 34)
+        var weights = [Double](repeating: 0, count: rows * columns)
+        for block in 0..<(rows * columns / 32) {
+            let scale = Float16(Float.random(in: 0.001...0.05, using: &random))
+            withUnsafeBytes(of: scale.bitPattern.littleEndian) { bytes[block * 34] = $0[0]; bytes[block * 34 + 1] = $0[1] }
+            for index in 0..<32 {
+                let code = Int8.random(in: -128...127, using: &random)
+                bytes[block * 34 + 2 + index] = UInt8(bitPattern: code)
+                weights[block * 32 + index] = Double(Float(scale)) * Double(code)
+            }
+        }
+        let matrix = try #require(bytes.withUnsafeBytes { QuantizedMatrix(type: .q8_0, source: $0.baseAddress!, rows: rows, columns: columns) })
+        return (matrix, weights)
+    }
+
+    @Test("an odd number of blocks, and groups of two and four inputs", arguments: [96, 160, 64])
+    func oddBlocksAndSmallGroups(columns: Int) throws {
+        let rows = 13
+        let (matrix, weights) = try Self.randomMatrix(rows: rows, columns: columns)
+        var random = SystemRandomNumberGenerator()
+        let inputCount = 12
+        let x = (0..<(inputCount * columns)).map { _ in Float.random(in: -3...3, using: &random) }
+        // Twelve inputs: a group of eight and one of four; then two, ten (eight and two) and one.
+        let batched = Self.multiply(matrix, x: x, inputRows: Array(0..<inputCount), outputRowCount: inputCount)
+        for listed in [[5, 2], [11, 0, 3, 4, 5, 6, 7, 8, 9, 10], [7]] {
+            let few = Self.multiply(matrix, x: x, inputRows: listed, outputRowCount: inputCount)
+            for input in listed {
+                for row in 0..<rows {
+                    #expect(few[input * rows + row].bitPattern == batched[input * rows + row].bitPattern, "\(columns) columns, \(listed.count) inputs")
+                }
+            }
+        }
+        for input in 0..<inputCount {
+            for row in 0..<rows {
+                var exact = 0.0, bound = 0.0, magnitude = 0.0
+                for block in 0..<(columns / 32) {
+                    let span = (block * 32)..<(block * 32 + 32)
+                    let largest = span.map { abs(Double(x[input * columns + $0])) }.max()!
+                    bound += span.reduce(0.0) { $0 + abs(weights[row * columns + $1]) } * largest / 65534
+                    for j in span {
+                        exact += weights[row * columns + j] * Double(x[input * columns + j])
+                        magnitude += abs(weights[row * columns + j] * Double(x[input * columns + j]))
+                    }
+                }
+                let value = Double(batched[input * rows + row])
+                #expect(abs(value - exact) <= bound * 1.001 + 1e-6 * magnitude, "\(columns) columns, input \(input) row \(row): \(value) vs \(exact)")
+            }
         }
     }
 
