@@ -59,29 +59,11 @@ AVX512 static inline __m512 step(__m512 acc, __m512i w, __m512i x, float scale) 
     return _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_madd_epi16(w, x)), _mm512_set1_ps(scale), acc);
 }
 
-/// One input against one weight row: blocks alternate between two accumulators (two chains of
-/// fused multiply-adds instead of one), added at the end. Rows go one at a time so the core streams
-/// two arrays (the row's codes and scales); four rows at once streamed eight and ran at half the
-/// speed on AMD Zen 4.
-AVX512 static void oneInput(const int8_t *weights, const float *weightScales, long columns, long first, long last,
-                            const int16_t *x, const float *xs, float *output) {
-    const long blocks = columns / 32;
-    for (long row = first; row < last; row++) {
-        const int8_t *w = weights + row * columns;
-        const float *d = weightScales + row * blocks;
-        __m512 even = _mm512_setzero_ps(), odd = _mm512_setzero_ps();
-        long b = 0;
-        for (; b + 2 <= blocks; b += 2) {
-            even = step(even, widen(w + 32 * b), _mm512_loadu_si512(x + 32 * b), d[b] * xs[b]);
-            odd = step(odd, widen(w + 32 * b + 32), _mm512_loadu_si512(x + 32 * b + 32), d[b + 1] * xs[b + 1]);
-        }
-        if (b < blocks) even = step(even, widen(w + 32 * b), _mm512_loadu_si512(x + 32 * b), d[b] * xs[b]);
-        output[row] = sum16(_mm512_add_ps(even, odd));
-    }
-}
-
 /// One weight row against `N` inputs (starting at input `start`), each block's weights widened
-/// once for all of them; each input's blocks alternate between two accumulators as in `oneInput`.
+/// once for all of them. Each input's blocks alternate between two accumulators (two chains of
+/// fused multiply-adds instead of one), added at the end. Weight rows go one at a time, so one input
+/// streams two arrays (the row's codes and scales); four rows at once streamed eight and ran at
+/// half the speed on AMD Zen 4.
 #define GROUP(N) \
 AVX512 static void group##N(const int8_t *w, const float *d, long blocks, const int16_t *codes, const float *scales, long start, \
                             const long *outputRows, float *output, long outputStride, long row) { \
@@ -112,10 +94,6 @@ AVX512 void tributary_dot_int8_int16(const int8_t *weights, const float *weightS
                                      const int16_t *codes, const float *scales, long count,
                                      const long *outputRows, float *output, long outputStride) {
     const long blocks = columns / 32;
-    if (count == 1) {
-        oneInput(weights, weightScales, columns, first, last, codes, scales, output + outputRows[0] * outputStride);
-        return;
-    }
     for (long row = first; row < last; row++) {
         const int8_t *w = weights + row * columns;
         const float *d = weightScales + row * blocks;
