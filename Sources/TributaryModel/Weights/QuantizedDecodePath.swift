@@ -27,13 +27,14 @@ public final class QuantizedDecodePath: @unchecked Sendable {
     /// each row exactly as a decode row's; their LoRA deltas stay one `sgemm` pair per chunk);
     /// longer ones through BLAS.
     public let shortPrefillTokens: Int
-    /// Whether Q8_0 and Q5_0 products use the integer kernels (``IntegerKernels``): on with the
-    /// AVX-512 kernel build unless `TRIBUTARY_INTEGER_KERNELS=0`.
+    /// Whether products on blocks of 32 (every type but Q6_K) use the integer kernels
+    /// (``IntegerKernels``): on with the AVX-512 kernel build unless `TRIBUTARY_INTEGER_KERNELS=0`.
     public let usesIntegerKernels: Bool
     private let gatheredInput = ScratchBuffer<Float>()
     private let gatheredOutput = ScratchBuffer<Float>()
     private let integerCodes = ScratchBuffer<Int16>()
     private let integerScales = ScratchBuffer<Float>()
+    private let integerSums = ScratchBuffer<Float>()
 
     /// The crossover of the kernels in use (``QuantizedKernelSet/blasCrossoverRows``);
     /// `TRIBUTARY_DECODE_BLAS_ROWS` overrides.
@@ -92,17 +93,16 @@ public final class QuantizedDecodePath: @unchecked Sendable {
         task.inputStride = inputStride
         task.output = output
         task.outputStride = outputStride
-        task.integerCodes = nil
-        task.integerScales = nil
+        task.integerInputs = nil
         if usesIntegerKernels && IntegerKernels.supports(matrix) {
             // Each input row is quantized once here, not once per claim.
             let codes = integerCodes.reserve(rows.count * matrix.columns)
             let scales = integerScales.reserve(rows.count * matrix.columns / 32)
+            let sums = integerSums.reserve(rows.count * matrix.columns / 32)
             rows.withUnsafeBufferPointer { listed in
-                IntegerKernels.quantize(input, rows: listed, stride: inputStride, columns: matrix.columns, codes: codes, scales: scales)
+                IntegerKernels.quantize(input, rows: listed, stride: inputStride, columns: matrix.columns, codes: codes, scales: scales, sums: sums)
             }
-            task.integerCodes = codes
-            task.integerScales = scales
+            task.integerInputs = (codes, scales, sums)
         }
         if pool.workers == 0 || matrix.rows < 64 {
             task.claimRows = matrix.rows
@@ -151,9 +151,9 @@ public final class QuantizedDecodePath: @unchecked Sendable {
         var inputStride = 0
         var output: UnsafeMutablePointer<Float>?
         var outputStride = 0
-        /// The listed input rows quantized for ``IntegerKernels`` (nil: the float kernels).
-        var integerCodes: UnsafeMutablePointer<Int16>?
-        var integerScales: UnsafeMutablePointer<Float>?
+        /// The listed input rows quantized for ``IntegerKernels``: codes, block scales and block sums
+        /// (nil: the float kernels).
+        var integerInputs: (codes: UnsafeMutablePointer<Int16>, scales: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>)?
         var kernels: QuantizedKernelSet = QuantizedDecodePath.bestKernels
         /// Output rows a thread takes at a time.
         var claimRows = 16
@@ -175,9 +175,9 @@ public final class QuantizedDecodePath: @unchecked Sendable {
                 while true {
                     let first = nextRow.wrappingAdd(step, ordering: .relaxed).oldValue
                     guard first < total else { return }
-                    if let integerCodes, let integerScales {
-                        IntegerKernels.multiply(matrix, first: first, last: min(first + step, total), codes: integerCodes, scales: integerScales,
-                                                count: rows.count, outputRows: rows.baseAddress!, output: output, outputStride: outputStride)
+                    if let integerInputs {
+                        IntegerKernels.multiply(matrix, first: first, last: min(first + step, total), codes: integerInputs.codes,
+                                                scales: integerInputs.scales, sums: integerInputs.sums, count: rows.count, outputRows: rows.baseAddress!, output: output, outputStride: outputStride)
                         continue
                     }
                     kernels.multiply(matrix, first, min(first + step, total), rows.count, input, rows.baseAddress!, inputStride,

@@ -15,20 +15,23 @@ struct IntegerKernelTests {
         var output = [Float](repeating: .nan, count: outputRowCount * matrix.rows)
         var codes = [Int16](repeating: 0, count: inputRows.count * matrix.columns)
         var scales = [Float](repeating: 0, count: inputRows.count * matrix.columns / 32)
+        var sums = scales
         x.withUnsafeBufferPointer { xs in inputRows.withUnsafeBufferPointer { rows in
-            codes.withUnsafeMutableBufferPointer { c in scales.withUnsafeMutableBufferPointer { s in
+            codes.withUnsafeMutableBufferPointer { c in scales.withUnsafeMutableBufferPointer { s in sums.withUnsafeMutableBufferPointer { t in
                 IntegerKernels.quantize(xs.baseAddress!, rows: rows, stride: matrix.columns, columns: matrix.columns,
-                                        codes: c.baseAddress!, scales: s.baseAddress!)
+                                        codes: c.baseAddress!, scales: s.baseAddress!, sums: t.baseAddress!)
                 output.withUnsafeMutableBufferPointer { o in
                     IntegerKernels.multiply(matrix, first: first, last: last ?? matrix.rows, codes: c.baseAddress!, scales: s.baseAddress!,
-                                            count: rows.count, outputRows: rows.baseAddress!, output: o.baseAddress!, outputStride: matrix.rows)
+                                            sums: t.baseAddress!, count: rows.count, outputRows: rows.baseAddress!, output: o.baseAddress!,
+                                            outputStride: matrix.rows)
                 }
-            } }
+            } } }
         } }
         return output
     }
 
-    @Test("Q8_0 and Q5_0 within the quantization bound; alone, batched and split bit for bit", arguments: ["Q8_0", "Q5_0"])
+    @Test("every type with blocks of 32 within the quantization bound; alone, batched and split bit for bit",
+          arguments: ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K"])
     func matchesFloat(type: String) throws {
         let gguf = try GGUFFile(path: Fixtures.require(Fixtures.fixtures + "/dequant/synthetic.gguf"))
         let tensor = try #require(gguf.tensor(named: "synthetic.\(type.lowercased())"))
@@ -47,18 +50,20 @@ struct IntegerKernelTests {
             for row in 0..<rows {
                 var exact = 0.0, bound = 0.0, magnitude = 0.0
                 for block in 0..<(columns / 32) {
-                    var largest = 0.0, weightSum = 0.0
+                    // `w = d·q + m`: the input quantization error meets `d·q = w - m`; `m` meets the float sum.
+                    let offset = matrix.hasOffsets ? Double(matrix.m[row * (columns / 32) + block]) : 0
+                    var largest = 0.0, codeSum = 0.0
                     for j in (block * 32)..<(block * 32 + 32) {
                         let w = Double(weights[row * columns + j]), v = Double(x[input * columns + j])
                         exact += w * v
-                        magnitude += abs(w * v)
+                        magnitude += abs((w - offset) * v) + abs(offset * v)
                         largest = max(largest, abs(v))
-                        weightSum += abs(w)
+                        codeSum += abs(w - offset)
                     }
-                    bound += weightSum * largest / 65534
+                    bound += codeSum * largest / 65534
                 }
                 let value = batched[input * rows + row]
-                // Input codes within half a step, plus float32 rounding of the block sums.
+                // Input codes within half a step, plus float32 rounding of the block sums and offsets.
                 #expect(abs(Double(value) - exact) <= bound * 1.001 + 1e-6 * magnitude, "\(type) input \(input) row \(row): \(value) vs \(exact)")
                 #expect(value.bitPattern == alone[input * rows + row].bitPattern, "\(type): batched and alone differ")
             }
@@ -150,7 +155,7 @@ struct IntegerKernelTests {
         #expect((0..<tensor.rows).allSatisfy { !output[2 * tensor.rows + $0].isFinite })
     }
 
-    @Test("types with offsets or blocks of 16 stay on the float kernels", arguments: ["Q4_0", "Q4_1", "Q5_1", "Q4_K", "Q5_K", "Q6_K"])
+    @Test("Q6_K (blocks of 16) stays on the float kernels", arguments: ["Q6_K"])
     func unsupportedTypes(type: String) throws {
         let gguf = try GGUFFile(path: Fixtures.require(Fixtures.fixtures + "/dequant/synthetic.gguf"))
         let tensor = try #require(gguf.tensor(named: "synthetic.\(type.lowercased())"))

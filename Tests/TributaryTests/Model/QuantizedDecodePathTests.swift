@@ -62,12 +62,14 @@ struct QuantizedDecodePathTests {
         var direct = [Float](repeating: .nan, count: inputCount * rows)
         var codes = [Int16](repeating: 0, count: listed.count * columns)
         var scales = [Float](repeating: 0, count: listed.count * columns / 32)
+        var sums = scales
         x.withUnsafeBufferPointer { xs in listed.withUnsafeBufferPointer { r in codes.withUnsafeMutableBufferPointer { c in
-            scales.withUnsafeMutableBufferPointer { s in direct.withUnsafeMutableBufferPointer { o in
-                IntegerKernels.quantize(xs.baseAddress!, rows: r, stride: stride, columns: columns, codes: c.baseAddress!, scales: s.baseAddress!)
-                IntegerKernels.multiply(matrix, first: 0, last: rows, codes: c.baseAddress!, scales: s.baseAddress!, count: r.count,
-                                        outputRows: r.baseAddress!, output: o.baseAddress!, outputStride: rows)
-            } }
+            scales.withUnsafeMutableBufferPointer { s in sums.withUnsafeMutableBufferPointer { t in direct.withUnsafeMutableBufferPointer { o in
+                IntegerKernels.quantize(xs.baseAddress!, rows: r, stride: stride, columns: columns, codes: c.baseAddress!, scales: s.baseAddress!,
+                                        sums: t.baseAddress!)
+                IntegerKernels.multiply(matrix, first: 0, last: rows, codes: c.baseAddress!, scales: s.baseAddress!, sums: t.baseAddress!,
+                                        count: r.count, outputRows: r.baseAddress!, output: o.baseAddress!, outputStride: rows)
+            } } }
         } } }
         #expect(viaPath.map(\.bitPattern) == direct.map(\.bitPattern))
         #expect((0..<rows).allSatisfy { viaPath[rows + $0].isNaN && viaPath[2 * rows + $0].isNaN }, "rows not listed are left alone")
