@@ -23,9 +23,10 @@ struct HuggingFaceExportTests {
         let tokens = hf.tokenizer.encode(Self.prompt)
         #expect(tokens == gguf.tokenizer.encode(Self.prompt))
         let comparison = LogitComparison(try logits(hf, tokens), reference: try logits(gguf, tokens))
-        // The same float32 weights in another order differ by float32 noise, which a key or value next
-        // to a rounding boundary of the half-precision KV cache turns into one half step (5e-4 relative).
-        #expect(comparison.relative < 2e-4, "\(comparison)")
+        // The same weights, but the export's float32 products run through BLAS while the GGUF's short
+        // prompt runs through the quantized kernels, which on AVX-512 quantize each input block to 16
+        // bits (about 4e-4 relative here): the reference tests' tolerance, and the same tokens.
+        #expect(comparison.relative < ReferenceForwardTests.relativeTolerance, "\(comparison)")
         let request = GenerationRequest(promptTokens: tokens, maxTokens: 24, ignoreEOS: true)
         #expect(try Generator(model: hf).generate(request).tokens == Generator(model: gguf).generate(request).tokens)
         #expect(hf.chatTemplate == gguf.chatTemplate)
