@@ -21,9 +21,14 @@ AVX512 static inline float sum16(__m512 a) {
 
 AVX512 void tributary_quantize_int16(const float *input, const long *rows, long count, long stride, long columns,
                                      int16_t *codes, float *scales, float *sums) {
+    tributary_quantize_int16_part(input, rows, 0, count, count, stride, columns, codes, scales, sums);
+}
+
+AVX512 void tributary_quantize_int16_part(const float *input, const long *rows, long first, long last, long count, long stride,
+                                          long columns, int16_t *codes, float *scales, float *sums) {
     const long blocks = columns / 32;
     const __m512 infinity = _mm512_set1_ps(__builtin_inff());
-    for (long i = 0; i < count; i++) {
+    for (long i = first; i < last; i++) {
         const float *x = input + rows[i] * stride;
         int16_t *q = codes + i * columns;
         for (long b = 0; b < blocks; b++) {

@@ -2,6 +2,7 @@
 #define C_TRIBUTARY_INTEGER_KERNELS_H
 
 #include <stdint.h>
+#include "CTributaryIntegerMatrixProduct.h"
 
 /// Integer dot products for quantized decode on AVX-512 (F, BW, VL) CPUs: weights of 4- or 8-bit
 /// codes with one float scale (and optionally one offset) per block of 32, inputs quantized to
@@ -17,6 +18,11 @@
 /// holding a NaN or an infinity gets a NaN scale, so every product that reads it is NaN.
 void tributary_quantize_int16(const float *input, const long *rows, long count, long stride, long columns,
                               int16_t *codes, float *scales, float *sums);
+
+/// `tributary_quantize_int16` for listed rows `[first, last)` of `count` only (the same codes, scales
+/// and sums those rows get from the whole call), so threads can share one quantization.
+void tributary_quantize_int16_part(const float *input, const long *rows, long first, long last, long count, long stride,
+                                   long columns, int16_t *codes, float *scales, float *sums);
 
 /// For weight rows `[first, last)` and each of `count` quantized inputs `i` (from
 /// `tributary_quantize_int16`): `output[outputRows[i] * outputStride + row] = sum over blocks b of

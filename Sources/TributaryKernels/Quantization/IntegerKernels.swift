@@ -40,6 +40,14 @@ public enum IntegerKernels {
         tributary_quantize_int16(input, rows.baseAddress, rows.count, stride, columns, codes, scales, sums)
     }
 
+    /// ``quantize(_:rows:stride:columns:codes:scales:sums:)`` for listed rows `[first, last)` only: the
+    /// same codes, scales and sums as the whole call gives them (threads split one quantization this way).
+    public static func quantize(_ input: UnsafePointer<Float>, rows: UnsafeBufferPointer<Int>, part: Range<Int>, stride: Int, columns: Int,
+                                codes: UnsafeMutablePointer<Int16>, scales: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>) {
+        precondition(cpuSupports && columns % 32 == 0 && part.lowerBound >= 0 && part.upperBound <= rows.count)
+        tributary_quantize_int16_part(input, rows.baseAddress, part.lowerBound, part.upperBound, rows.count, stride, columns, codes, scales, sums)
+    }
+
     /// For weight rows `[first, last)` of `matrix` and each quantized input `i` of `count`:
     /// `output[outputRows[i] · outputStride + row] = W[row] · x[i]`. Each output element takes the
     /// same operations in the same order whatever `count`, `first` and `last` are.

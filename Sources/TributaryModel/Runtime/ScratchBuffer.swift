@@ -54,6 +54,8 @@ final class ForwardWorkspace {
     var decodeBindings: [DecodeBinding] = []
     var keySegments: [KeyValueSegment<Float>] = []
     var cachedSegments: [KeyValueSegment<Float16>] = []
+    /// Each key segment's span visible to one chunk of prefill rows.
+    var segmentSpans: [Range<Int>] = []
     var selected: [Int] = []
     var firstRow: [Int?] = []
     var headPlan = RowPlan.Storage()

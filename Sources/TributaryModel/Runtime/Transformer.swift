@@ -38,6 +38,8 @@ public final class Transformer: @unchecked Sendable {
     let lowRankDecode: LowRankDecode
     /// Attention of decode rows, split over the worker threads.
     let decodeAttention: DecodeAttention
+    /// Element-wise work of large steps (norms, RoPE, softmax rows, activations) split over the same threads.
+    private let parallel: ParallelRows
     private let globalRope: RotaryEmbedding
     private let slidingRope: RotaryEmbedding?
 
@@ -59,7 +61,12 @@ public final class Transformer: @unchecked Sendable {
         rowByRowTokens = max(min((decodePath?.shortPrefillTokens ?? 0) - 1, KVCache.ringSlack + 1), 1)
         decodeAttention = DecodeAttention(configuration: configuration, kernels: QuantizedDecodePath.bestKernels,
                                           pool: WorkerPool.shared(threads: decodeThreads))
+        parallel = ParallelRows(pool: WorkerPool.shared(threads: decodeThreads))
     }
+
+    /// Elements of work from which element-wise steps are split over the threads (below it, handing
+    /// the work over costs more than it saves).
+    static let parallelElements = 65_536
 
     /// Runs one step: appends each item's tokens to its cache and returns the requested logits.
     public func forward(_ items: [BatchItem]) throws(ForwardError) -> StepLogits {
@@ -179,9 +186,11 @@ public final class Transformer: @unchecked Sendable {
     private func normRows(_ x: UnsafePointer<Float>, _ weight: [Float], rows: Int, width: Int, into y: UnsafeMutablePointer<Float>) {
         let c = configuration
         weight.withUnsafeBufferPointer { norm in
-            for r in 0..<rows {
-                VectorMath.rmsNorm(x + r * width, weight: norm.baseAddress!, weightOffset: c.normWeightOffset,
-                                   epsilon: c.normEpsilon, count: width, into: y + r * width)
+            parallel.run(count: rows, parallelFrom: Self.parallelElements / width) { share in
+                for r in share {
+                    VectorMath.rmsNorm(x + r * width, weight: norm.baseAddress!, weightOffset: c.normWeightOffset,
+                                       epsilon: c.normEpsilon, count: width, into: y + r * width)
+                }
             }
         }
     }
@@ -208,11 +217,13 @@ public final class Transformer: @unchecked Sendable {
         let cosines = sliding ? tables.slidingCosines : tables.globalCosines
         let sines = sliding ? tables.slidingSines : tables.globalSines
         let half = c.headDimension / 2
-        for r in 0..<rows {
-            rope.apply(to: q + r * c.queryWidth, heads: c.headCount, headDimension: c.headDimension,
-                       cosines: cosines + r * half, sines: sines + r * half)
-            rope.apply(to: k + r * c.keyValueWidth, heads: c.keyValueHeadCount, headDimension: c.headDimension,
-                       cosines: cosines + r * half, sines: sines + r * half)
+        parallel.run(count: rows, parallelFrom: Self.parallelElements / (c.queryWidth + c.keyValueWidth)) { share in
+            for r in share {
+                rope.apply(to: q + r * c.queryWidth, heads: c.headCount, headDimension: c.headDimension,
+                           cosines: cosines + r * half, sines: sines + r * half)
+                rope.apply(to: k + r * c.keyValueWidth, heads: c.keyValueHeadCount, headDimension: c.headDimension,
+                           cosines: cosines + r * half, sines: sines + r * half)
+            }
         }
 
         // Keys and values as the half-precision cache will hold them, before anything attends to them.
@@ -246,7 +257,9 @@ public final class Transformer: @unchecked Sendable {
         if let postNorm = layer.postAttentionNorm {
             normRows(projected, postNorm, rows: rows, width: c.hiddenSize, into: projected)
         }
-        VectorMath.add(projected, into: x, count: rows * c.hiddenSize)
+        parallel.run(count: rows * c.hiddenSize, alignment: 16, parallelFrom: Self.parallelElements) { share in
+            VectorMath.add(projected + share.lowerBound, into: x + share.lowerBound, count: share.count)
+        }
     }
 
     /// Whether a chunk of `tokens` tokens is computed row by row (attention in ``DecodeAttention``,
@@ -261,6 +274,9 @@ public final class Transformer: @unchecked Sendable {
     static func computesRowByRow(tokens: Int, shortPrefillTokens: Int) -> Bool {
         tokens == 1 || (tokens < shortPrefillTokens && tokens <= KVCache.ringSlack + 1)
     }
+
+    /// Prefill rows attend in chunks of this many tokens (see ``attend(layerIndex:sliding:cache:rowStart:count:q:k:v:output:)``).
+    static let attentionChunkTokens = 128
 
     /// Causal (optionally windowed) attention of one sequence's new rows over its cache and themselves.
     private func attend(
@@ -298,7 +314,7 @@ public final class Transformer: @unchecked Sendable {
         let total = segments.reduce(0) { $0 + $1.count }
         let queryRows = n * gs
         let groupQueries = w.groupQueries.reserve(queryRows * hd)
-        let scores = w.scores.reserve(queryRows * total)
+        let scores = w.scores.reserve(min(n, Self.attentionChunkTokens) * gs * total)
         let groupOutput = w.groupOutput.reserve(queryRows * hd)
 
         for g in 0..<c.keyValueHeadCount {
@@ -307,36 +323,60 @@ public final class Transformer: @unchecked Sendable {
                     (groupQueries + (i * gs + j) * hd).update(from: q + (rowStart + i) * c.queryWidth + (g * gs + j) * hd, count: hd)
                 }
             }
-            var column = 0
-            for segment in segments {
-                BLAS.matmulTransposedB(
-                    m: queryRows, n: segment.count, k: hd,
-                    a: groupQueries, lda: hd, w: segment.keys + g * hd, ldw: c.keyValueWidth,
-                    c: scores + column, ldc: total, alpha: c.attentionScale)
-                column += segment.count
-            }
-            for r in 0..<queryRows {
-                // Keys at positions [lowest, position] are visible: causal, and within the window.
-                let position = firstNew + r / gs
-                let lowest = c.oldestVisible(from: position, sliding: sliding)
-                let scoreRow = scores + r * total
-                column = 0
+            // Rows in chunks of `attentionChunkTokens`: a chunk scores only the keys its rows can see (up to
+            // its last row's position, from its first row's window start), not the whole causal square.
+            for chunkStart in stride(from: 0, to: n, by: Self.attentionChunkTokens) {
+                let chunkEnd = min(chunkStart + Self.attentionChunkTokens, n)
+                let chunkRows = (chunkEnd - chunkStart) * gs
+                let chunkQueries = groupQueries + chunkStart * gs * hd
+                let lastPosition = firstNew + chunkEnd - 1
+                let chunkLowest = c.oldestVisible(from: firstNew + chunkStart, sliding: sliding)
+                // Each segment's visible span `[start, end)` for this chunk, and their total width.
+                w.segmentSpans.removeAll(keepingCapacity: true)
+                var width = 0
                 for segment in segments {
-                    let visibleStart = min(max(lowest - segment.firstPosition, 0), segment.count)
-                    let visibleEnd = max(min(position - segment.firstPosition + 1, segment.count), visibleStart)
-                    (scoreRow + column).update(repeating: -.infinity, count: visibleStart)
-                    (scoreRow + column + visibleEnd).update(repeating: -.infinity, count: segment.count - visibleEnd)
-                    column += segment.count
+                    let start = min(max(chunkLowest - segment.firstPosition, 0), segment.count)
+                    let end = max(min(lastPosition - segment.firstPosition + 1, segment.count), start)
+                    w.segmentSpans.append(start..<end)
+                    width += end - start
                 }
-                QuantizedDecodePath.bestKernels.softmax(scoreRow, total)
-            }
-            column = 0
-            for (index, segment) in segments.enumerated() {
-                BLAS.matmul(
-                    m: queryRows, n: hd, k: segment.count,
-                    a: scores + column, lda: total, b: segment.values + g * hd, ldb: c.keyValueWidth,
-                    c: groupOutput, ldc: hd, beta: index == 0 ? 0 : 1)
-                column += segment.count
+                var column = 0
+                for (segment, span) in zip(segments, w.segmentSpans) where !span.isEmpty {
+                    BLAS.matmulTransposedB(
+                        m: chunkRows, n: span.count, k: hd,
+                        a: chunkQueries, lda: hd, w: segment.keys + span.lowerBound * c.keyValueWidth + g * hd, ldw: c.keyValueWidth,
+                        c: scores + column, ldc: width, alpha: c.attentionScale)
+                    column += span.count
+                }
+                let spans = w.segmentSpans
+                parallel.run(count: chunkRows, parallelFrom: Self.parallelElements / max(width, 1)) { share in
+                    for r in share {
+                        // Keys at positions [lowest, position] are visible: causal, and within the window.
+                        let position = firstNew + chunkStart + r / gs
+                        let lowest = c.oldestVisible(from: position, sliding: sliding)
+                        let scoreRow = scores + r * width
+                        var column = 0
+                        for (segment, span) in zip(segments, spans) {
+                            let first = segment.firstPosition + span.lowerBound
+                            let visibleStart = min(max(lowest - first, 0), span.count)
+                            let visibleEnd = max(min(position - first + 1, span.count), visibleStart)
+                            (scoreRow + column).update(repeating: -.infinity, count: visibleStart)
+                            (scoreRow + column + visibleEnd).update(repeating: -.infinity, count: span.count - visibleEnd)
+                            column += span.count
+                        }
+                        QuantizedDecodePath.bestKernels.softmax(scoreRow, width)
+                    }
+                }
+                column = 0
+                var accumulate = false
+                for (segment, span) in zip(segments, w.segmentSpans) where !span.isEmpty {
+                    BLAS.matmul(
+                        m: chunkRows, n: hd, k: span.count,
+                        a: scores + column, lda: width, b: segment.values + span.lowerBound * c.keyValueWidth + g * hd, ldb: c.keyValueWidth,
+                        c: groupOutput + chunkStart * gs * hd, ldc: hd, beta: accumulate ? 1 : 0)
+                    column += span.count
+                    accumulate = true
+                }
             }
             for i in 0..<n {
                 for j in 0..<gs {
@@ -356,16 +396,21 @@ public final class Transformer: @unchecked Sendable {
         let up = w.up.reserve(rows * c.feedForwardSize)
         projections.apply(layer.gate, .gate, input: h, output: gate)
         projections.apply(layer.up, .up, input: h, output: up)
-        switch c.activation {
-        case .silu: QuantizedDecodePath.bestKernels.siluGate(gate, up, rows * c.feedForwardSize)
-        case .geluTanh: QuantizedDecodePath.bestKernels.geluTanhGate(gate, up, rows * c.feedForwardSize)
+        let activation = c.activation
+        parallel.run(count: rows * c.feedForwardSize, alignment: 16, parallelFrom: Self.parallelElements) { share in
+            switch activation {
+            case .silu: QuantizedDecodePath.bestKernels.siluGate(gate + share.lowerBound, up + share.lowerBound, share.count)
+            case .geluTanh: QuantizedDecodePath.bestKernels.geluTanhGate(gate + share.lowerBound, up + share.lowerBound, share.count)
+            }
         }
         let projected = w.projected.reserve(rows * c.hiddenSize)
         projections.apply(layer.down, .down, input: gate, output: projected)
         if let postNorm = layer.postFeedForwardNorm {
             normRows(projected, postNorm, rows: rows, width: c.hiddenSize, into: projected)
         }
-        VectorMath.add(projected, into: x, count: rows * c.hiddenSize)
+        parallel.run(count: rows * c.hiddenSize, alignment: 16, parallelFrom: Self.parallelElements) { share in
+            VectorMath.add(projected + share.lowerBound, into: x + share.lowerBound, count: share.count)
+        }
     }
 
     /// Base projections plus each segment's LoRA delta, for one layer of one step.

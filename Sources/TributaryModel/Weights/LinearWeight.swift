@@ -15,9 +15,14 @@ public final class LinearWeight: Sendable {
     public let bias: [Float]?
     /// The same weights kept in the file's quantized blocks, for small batches (nil: float32 only).
     public let quantized: QuantizedMatrix?
+    /// The quantized weights repacked for integer products over many rows (prefill chunks, large
+    /// decode batches) in place of `sgemm` (nil: none, or the CPU lacks AVX-512 VNNI).
+    public let panels: IntegerPanels?
 
-    /// Wraps `storage` (which must hold `outputs × inputs` floats).
-    public init(outputs: Int, inputs: Int, storage: FloatStorage, bias: [Float]? = nil, quantized: QuantizedMatrix? = nil) {
+    /// Wraps `storage` (which must hold `outputs × inputs` floats); with `panels` true (the default
+    /// when ``IntegerPanels/isEnabled``), `quantized` is also repacked into ``panels``.
+    public init(outputs: Int, inputs: Int, storage: FloatStorage, bias: [Float]? = nil, quantized: QuantizedMatrix? = nil,
+                panels: Bool = IntegerPanels.isEnabled) {
         precondition(storage.count == outputs * inputs, "weight storage does not match its shape")
         precondition(bias == nil || bias!.count == outputs, "bias does not match the weight")
         precondition(quantized == nil || (quantized!.rows == outputs && quantized!.columns == inputs), "quantized weights do not match")
@@ -26,6 +31,7 @@ public final class LinearWeight: Sendable {
         self.storage = storage
         self.bias = bias
         self.quantized = quantized
+        self.panels = panels ? quantized.flatMap(IntegerPanels.init) : nil
     }
 
     /// Computes `rows` output rows from `rows` input rows with one BLAS `sgemm`.
@@ -47,7 +53,8 @@ public final class LinearWeight: Sendable {
 
     /// Computes a step's rows: decode rows and short prefill chunks from the quantized weights (when
     /// present and a decode path is given; decode rows through one `sgemm` from the BLAS crossover on),
-    /// longer prefill chunks with BLAS.
+    /// longer prefill chunks with BLAS. Where the path uses ``IntegerPanels`` and this weight has them,
+    /// they take the place of every `sgemm`.
     func apply(plan: RowPlan, totalRows: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                decodePath: QuantizedDecodePath?) {
         guard let quantized, let decodePath else {
@@ -55,7 +62,12 @@ public final class LinearWeight: Sendable {
             apply(rows: totalRows, input: input, output: output)
             return
         }
-        if !plan.decodeRows.isEmpty && decodePath.prefersBLAS(rows: plan.decodeRows.count) {
+        let panels = decodePath.usesPanels ? self.panels : nil
+        if !plan.decodeRows.isEmpty && decodePath.prefersBLAS(rows: plan.decodeRows.count), let panels {
+            decodePath.panelProduct.multiply(panels, rows: plan.decodeRows, input: input, inputStride: inputs, output: output, outputStride: outputs)
+            addBias(rows: plan.decodeRows, output: output)
+            multiply(quantized, rows: plan.shortPrefillRows, input: input, output: output, decodePath: decodePath)
+        } else if !plan.decodeRows.isEmpty && decodePath.prefersBLAS(rows: plan.decodeRows.count) {
             decodePath.gathered(rows: plan.decodeRows, input: input, inputs: inputs, output: output, outputs: outputs) { m, a, c in
                 apply(rows: m, input: a, output: c)
             }
@@ -64,7 +76,12 @@ public final class LinearWeight: Sendable {
             multiply(quantized, rows: plan.kernelRows, input: input, output: output, decodePath: decodePath)
         }
         for range in plan.prefillRanges {
-            apply(rows: range.count, input: input + range.lowerBound * inputs, output: output + range.lowerBound * outputs)
+            if let panels {
+                decodePath.panelProduct.multiply(panels, rows: range, input: input, inputStride: inputs, output: output, outputStride: outputs)
+                addBias(rows: range, output: output)
+            } else {
+                apply(rows: range.count, input: input + range.lowerBound * inputs, output: output + range.lowerBound * outputs)
+            }
         }
     }
 
@@ -73,10 +90,14 @@ public final class LinearWeight: Sendable {
                           decodePath: QuantizedDecodePath) {
         guard !rows.isEmpty else { return }
         decodePath.multiply(quantized, rows: rows, input: input, inputStride: inputs, output: output, outputStride: outputs)
-        if let bias {
-            bias.withUnsafeBufferPointer { b in
-                for row in rows { VectorMath.add(b.baseAddress!, into: output + row * outputs, count: outputs) }
-            }
+        addBias(rows: rows, output: output)
+    }
+
+    /// Adds the bias to each listed output row.
+    private func addBias<Rows: Sequence<Int>>(rows: Rows, output: UnsafeMutablePointer<Float>) {
+        guard let bias else { return }
+        bias.withUnsafeBufferPointer { b in
+            for row in rows { VectorMath.add(b.baseAddress!, into: output + row * outputs, count: outputs) }
         }
     }
 
@@ -88,5 +109,5 @@ public final class LinearWeight: Sendable {
     }
 
     /// Bytes of weight data held.
-    public var byteCount: Int { storage.byteCount + (bias?.count ?? 0) * 4 + (quantized?.byteCount ?? 0) }
+    public var byteCount: Int { storage.byteCount + (bias?.count ?? 0) * 4 + (quantized?.byteCount ?? 0) + (panels?.byteCount ?? 0) }
 }

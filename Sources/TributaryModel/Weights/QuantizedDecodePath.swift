@@ -30,6 +30,12 @@ public final class QuantizedDecodePath: @unchecked Sendable {
     /// Whether products on blocks of 32 (every type but Q6_K) use the integer kernels
     /// (``IntegerKernels``): on with the AVX-512 kernel build unless `TRIBUTARY_INTEGER_KERNELS=0`.
     public let usesIntegerKernels: Bool
+    /// Whether rows that would go through a float32 `sgemm` (longer prefill chunks, decode rows from
+    /// ``blasRows`` on) use a weight's ``IntegerPanels`` instead when it has them: with the integer
+    /// kernels, on CPUs with AVX-512 VNNI, unless `TRIBUTARY_INTEGER_PREFILL=0`.
+    public let usesPanels: Bool
+    /// Products on ``IntegerPanels``, on the same threads.
+    let panelProduct: PanelProduct
     private let gatheredInput = ScratchBuffer<Float>()
     private let gatheredOutput = ScratchBuffer<Float>()
     private let integerCodes = ScratchBuffer<Int16>()
@@ -76,10 +82,12 @@ public final class QuantizedDecodePath: @unchecked Sendable {
                 integerKernels: Bool = !IntegerKernels.isDisabled) {
         self.kernels = kernels
         usesIntegerKernels = integerKernels && kernels.name == AVX512Kernels.kernels.name && IntegerKernels.cpuSupports
+        usesPanels = usesIntegerKernels && IntegerPanels.cpuSupports && !IntegerPanels.isDisabled
         self.blasRows = max(blasRows, 0)
         self.shortPrefillTokens = max(shortPrefillTokens, 0)
         task.kernels = kernels
         pool = WorkerPool.shared(threads: threads)
+        panelProduct = PanelProduct(pool: pool)
     }
 
     /// For each listed row `i`: `output[i] = W · input[i]` (rows of `inputStride` / `outputStride` floats),

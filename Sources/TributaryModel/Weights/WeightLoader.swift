@@ -28,12 +28,13 @@ struct WeightLoader: Sendable {
         return Array(storage.buffer)
     }
 
-    /// A projection `[outputs, inputs]` with an optional bias.
-    func linear(_ name: String, outputs: Int, inputs: Int, bias: Bool = false) throws(ModelLoadError) -> LinearWeight {
+    /// A projection `[outputs, inputs]` with an optional bias (and ``IntegerPanels`` unless `panels` is false).
+    func linear(_ name: String, outputs: Int, inputs: Int, bias: Bool = false, panels: Bool = true) throws(ModelLoadError) -> LinearWeight {
         let storage = try matrix("\(name).weight", rows: outputs, columns: inputs)
         let biasValues = bias ? try vector("\(name).bias", count: outputs) : nil
         return LinearWeight(outputs: outputs, inputs: inputs, storage: storage, bias: biasValues,
-                            quantized: keepQuantized ? source.quantized("\(name).weight") : nil)
+                            quantized: keepQuantized ? source.quantized("\(name).weight") : nil,
+                            panels: panels && IntegerPanels.isEnabled)
     }
 
     /// Loads the weights of decoder layer `index`.
@@ -71,11 +72,13 @@ struct WeightLoader: Sendable {
         }
         let outputNorm = try vector("output_norm.weight", count: c.hiddenSize)
         let output: LinearWeight
+        // The output head gets no panels: prefill asks it for one row per sequence, and only steps of
+        // many decode rows would use them (a large vocabulary's worth of memory for little).
         if c.tiedEmbeddings || source.shape(of: "output.weight") == nil {
             output = LinearWeight(outputs: c.vocabularySize, inputs: c.hiddenSize, storage: embedding,
-                                  quantized: keepQuantized ? source.quantized("token_embd.weight") : nil)
+                                  quantized: keepQuantized ? source.quantized("token_embd.weight") : nil, panels: false)
         } else {
-            output = try linear("output", outputs: c.vocabularySize, inputs: c.hiddenSize)
+            output = try linear("output", outputs: c.vocabularySize, inputs: c.hiddenSize, panels: false)
         }
         return ModelWeights(embedding: embedding, layers: layers, outputNorm: outputNorm, output: output)
     }
