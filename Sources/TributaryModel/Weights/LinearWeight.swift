@@ -54,7 +54,7 @@ public final class LinearWeight: Sendable {
     /// Computes a step's rows: decode rows and short prefill chunks from the quantized weights (when
     /// present and a decode path is given; decode rows through one `sgemm` from the BLAS crossover on),
     /// longer prefill chunks with BLAS. Where the path uses ``IntegerPanels`` and this weight has them,
-    /// they take the place of every `sgemm`.
+    /// they take the place of every `sgemm`, and take the decode rows from the path's ``QuantizedDecodePath/panelRows`` on.
     func apply(plan: RowPlan, totalRows: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                decodePath: QuantizedDecodePath?) {
         guard let quantized, let decodePath else {
@@ -63,7 +63,7 @@ public final class LinearWeight: Sendable {
             return
         }
         let panels = decodePath.usesPanels ? self.panels : nil
-        if !plan.decodeRows.isEmpty && decodePath.prefersBLAS(rows: plan.decodeRows.count), let panels {
+        if !plan.decodeRows.isEmpty && decodePath.prefersPanels(rows: plan.decodeRows.count), let panels {
             decodePath.panelProduct.multiply(panels, rows: plan.decodeRows, input: input, inputStride: inputs, output: output, outputStride: outputs)
             addBias(rows: plan.decodeRows, output: output)
             multiply(quantized, rows: plan.shortPrefillRows, input: input, output: output, decodePath: decodePath)

@@ -14,7 +14,9 @@ import TributaryKernelsAVX512
 ///
 /// From ``blasRows`` decode rows in a step on, one float32 `sgemm` over them is faster than the
 /// kernels (it reads 4-8x more bytes but reuses each weight for every row), and the step uses it
-/// instead; a sequence's last bits then depend on whether its step crossed that line.
+/// instead; a sequence's last bits then depend on whether its step crossed that line. Weights with
+/// ``IntegerPanels`` (with ``usesPanels``) take a step's decode rows there from ``panelRows`` on, in
+/// place of both.
 ///
 /// Shares output rows among a ``WorkerPool``'s threads. One instance belongs to one ``Transformer``
 /// (one engine thread).
@@ -34,6 +36,9 @@ public final class QuantizedDecodePath: @unchecked Sendable {
     /// ``blasRows`` on) use a weight's ``IntegerPanels`` instead when it has them: with the integer
     /// kernels, on CPUs with AVX-512 VNNI, unless `TRIBUTARY_INTEGER_PREFILL=0`.
     public let usesPanels: Bool
+    /// Decode rows per step from which weights with ``IntegerPanels`` take them there instead of the
+    /// kernels (when ``usesPanels``; 0: only from ``blasRows`` on).
+    public let panelRows: Int
     /// Products on ``IntegerPanels``, on the same threads.
     let panelProduct: PanelProduct
     private let gatheredInput = ScratchBuffer<Float>()
@@ -46,6 +51,12 @@ public final class QuantizedDecodePath: @unchecked Sendable {
     /// `TRIBUTARY_DECODE_BLAS_ROWS` overrides.
     public static var defaultBLASRows: Int {
         ProcessInfo.processInfo.environment["TRIBUTARY_DECODE_BLAS_ROWS"].flatMap(Int.init) ?? bestKernels.blasCrossoverRows
+    }
+
+    /// Decode rows per step from which panels beat the kernels: 16, measured with `tributary adapter bench`
+    /// on SmolLM2 (BENCHMARKS.md); `TRIBUTARY_DECODE_PANEL_ROWS` overrides.
+    public static var defaultPanelRows: Int {
+        ProcessInfo.processInfo.environment["TRIBUTARY_DECODE_PANEL_ROWS"].flatMap(Int.init) ?? 16
     }
 
     /// The kernels for this CPU: the AVX-512 build, else the AVX2 + FMA one, else the portable one
@@ -79,11 +90,12 @@ public final class QuantizedDecodePath: @unchecked Sendable {
     public init(threads: Int = QuantizedDecodePath.defaultThreads, blasRows: Int = QuantizedDecodePath.defaultBLASRows,
                 shortPrefillTokens: Int = QuantizedDecodePath.defaultShortPrefillTokens,
                 kernels: QuantizedKernelSet = QuantizedDecodePath.bestKernels,
-                integerKernels: Bool = !IntegerKernels.isDisabled) {
+                integerKernels: Bool = !IntegerKernels.isDisabled, panelRows: Int = QuantizedDecodePath.defaultPanelRows) {
         self.kernels = kernels
         usesIntegerKernels = integerKernels && kernels.name == AVX512Kernels.kernels.name && IntegerKernels.cpuSupports
         usesPanels = usesIntegerKernels && IntegerPanels.cpuSupports && !IntegerPanels.isDisabled
         self.blasRows = max(blasRows, 0)
+        self.panelRows = max(panelRows, 0)
         self.shortPrefillTokens = max(shortPrefillTokens, 0)
         task.kernels = kernels
         pool = WorkerPool.shared(threads: threads)
@@ -127,6 +139,10 @@ public final class QuantizedDecodePath: @unchecked Sendable {
 
     /// Whether a step with `count` decode rows should use BLAS.
     func prefersBLAS(rows count: Int) -> Bool { blasRows > 0 && count >= blasRows }
+
+    /// Whether a step with `count` decode rows should use a weight's panels (when it has them): from
+    /// ``panelRows`` on, and wherever BLAS would take them.
+    func prefersPanels(rows count: Int) -> Bool { usesPanels && ((panelRows > 0 && count >= panelRows) || prefersBLAS(rows: count)) }
 
     /// Runs `product(m, input, output)` (contiguous rows) over the listed rows, gathering and
     /// scattering them when they are not already contiguous.
