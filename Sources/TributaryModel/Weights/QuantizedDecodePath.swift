@@ -37,7 +37,7 @@ public final class QuantizedDecodePath: @unchecked Sendable {
     /// kernels, on CPUs with AVX-512 VNNI, unless `TRIBUTARY_INTEGER_PREFILL=0`.
     public let usesPanels: Bool
     /// Decode rows per step from which weights with ``IntegerPanels`` take them there instead of the
-    /// kernels (when ``usesPanels``; 0: only from ``blasRows`` on).
+    /// kernels (when ``usesPanels`` and ``blasRows`` is not 0; 0: only from ``blasRows`` on).
     public let panelRows: Int
     /// Products on ``IntegerPanels``, on the same threads.
     let panelProduct: PanelProduct
@@ -141,8 +141,11 @@ public final class QuantizedDecodePath: @unchecked Sendable {
     func prefersBLAS(rows count: Int) -> Bool { blasRows > 0 && count >= blasRows }
 
     /// Whether a step with `count` decode rows should use a weight's panels (when it has them): from
-    /// ``panelRows`` on, and wherever BLAS would take them.
-    func prefersPanels(rows count: Int) -> Bool { usesPanels && ((panelRows > 0 && count >= panelRows) || prefersBLAS(rows: count)) }
+    /// ``panelRows`` on, and wherever BLAS would take them; never when ``blasRows`` is 0 (decode rows
+    /// then always stay on the kernels, so a sequence's tokens never depend on its batch).
+    public func prefersPanels(rows count: Int) -> Bool {
+        usesPanels && blasRows > 0 && ((panelRows > 0 && count >= panelRows) || count >= blasRows)
+    }
 
     /// Runs `product(m, input, output)` (contiguous rows) over the listed rows, gathering and
     /// scattering them when they are not already contiguous.

@@ -40,7 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
     var maxQueue = 256
     @Option(help: "Context length per request (prompt plus generated tokens).")
     var contextLength = 2048
-    @Option(help: "Decode rows per step from which float32 BLAS replaces the quantized kernels (0: never; then a sequence's tokens never depend on its batch).")
+    @Option(help: "Decode rows per step from which float32 BLAS replaces the quantized kernels (0: never; then a sequence's tokens never depend on its batch). On CPUs with AVX-512 VNNI the integer panels take them from TRIBUTARY_DECODE_PANEL_ROWS (16) rows on, unless this is 0.")
     var decodeBlasRows = QuantizedDecodePath.defaultBLASRows
     @Option(help: "Resident adapter memory budget in MiB.")
     var adapterMemoryMib = 1024

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TributaryAdapters
+import TributaryKernels
 import TributaryModel
 
 /// Sampling, stop conditions, limits and batching on the real default model.
@@ -318,6 +319,37 @@ struct BatchingTests {
         for index in prompts.indices {
             #expect(Array(together.last(of: index)) == alone[index], "prompt \(index) changed when prefilled beside another")
         }
+    }
+
+    @Test("decode steps of 16 rows or more take the integer panels: within tolerance of each row alone; --decode-blas-rows 0 keeps them on the kernels",
+          .enabled(if: IntegerPanels.isEnabled))
+    func panelDecodeRows() throws {
+        let model = try Fixtures.model("smollm2")
+        let transformer = Transformer(configuration: model.configuration, weights: model.weights)
+        let path = try #require(transformer.decodePath)
+        #expect(path.usesPanels && path.panelRows == 16)
+        #expect(!path.prefersPanels(rows: 15) && path.prefersPanels(rows: 16))
+        let kernelsOnly = Transformer(configuration: model.configuration, weights: model.weights, decodeBLASRows: 0)
+        #expect(!kernelsOnly.decodePath!.prefersPanels(rows: 64))
+        let prompts = (0..<16).map { model.tokenizer.encode("Item \($0): the river", parseSpecial: true) }
+        var caches: [KVCache] = [], next: [Int] = [], alone: [[Float]] = []
+        for prompt in prompts {
+            let cache = KVCache(configuration: model.configuration, maximumLength: 64)
+            let logits = try transformer.forward([BatchItem(cache: cache, tokens: prompt)]).last(of: 0)
+            let token = logits.indices.max { logits[$0] < logits[$1] }!
+            let batched = KVCache(configuration: model.configuration, maximumLength: 64)
+            _ = try transformer.forward([BatchItem(cache: batched, tokens: prompt)])
+            caches.append(batched)
+            next.append(token)
+            alone.append(Array(try transformer.forward([BatchItem(cache: cache, tokens: [token])]).last(of: 0)))
+        }
+        // Sixteen decode rows: the panels; each row alone went through the kernels.
+        let step = try transformer.forward(zip(caches, next).map { BatchItem(cache: $0, tokens: [$1]) })
+        for index in prompts.indices {
+            LogitComparison(Array(step.last(of: index)), reference: alone[index]).expectWithinReferenceTolerance("sequence \(index)")
+        }
+        // The kernels compute each row alone, so had the step stayed on them every row would be the same bits.
+        #expect(prompts.indices.contains { Array(step.last(of: $0)) != alone[$0] }, "sixteen rows took the panels")
     }
 
     @Test("prefill in chunks across the sliding window equals one pass")
