@@ -5,6 +5,7 @@
 
 #include "CTributaryIntegerMatrixProduct.h"
 #include <immintrin.h>
+#include <string.h>
 
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma")))
 
@@ -54,7 +55,9 @@ VNNI static void KIND##_##TT(const int16_t *w, const float *ws, const float *wm,
         const int16_t *xb = x + start * columns + b * BS; \
         for (int p = 0; p < BS / 2; p++) { \
             for (int t = 0; t < TT; t++) { \
-                const __m512i pair = _mm512_set1_epi32(*(const int32_t *)(xb + t * columns + 2 * p)); \
+                int32_t pairCodes; \
+                memcpy(&pairCodes, xb + t * columns + 2 * p, sizeof pairCodes); \
+                const __m512i pair = _mm512_set1_epi32(pairCodes); \
                 for (int r = 0; r < RP; r++) \
                     a[r][t] = _mm512_dpwssd_epi32(a[r][t], _mm512_load_si512((const void *)(wb + r * panelCodes + p * 32)), pair); \
             } \

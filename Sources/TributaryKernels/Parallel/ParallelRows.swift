@@ -3,7 +3,7 @@
 /// activations, norms), which would otherwise leave the other cores idle.
 ///
 /// One instance belongs to one engine thread; the closure runs on several threads at once and must
-/// only write its own share.
+/// only write its own share, and must not itself run work on the pool (its lock is not reentrant).
 public final class ParallelRows: PoolTask, @unchecked Sendable {
     private let pool: WorkerPool
     private var body: ((Range<Int>) -> Void)?

@@ -36,7 +36,8 @@ public final class IntegerPanels: @unchecked Sendable {
     /// Whether `TRIBUTARY_INTEGER_PREFILL=0` turns them off (float32 `sgemm` instead).
     public static var isDisabled: Bool { ProcessInfo.processInfo.environment["TRIBUTARY_INTEGER_PREFILL"] == "0" }
 
-    /// Whether panels are built for weights at load: the CPU runs them and they are not turned off.
+    /// Whether the CPU runs them and they are not turned off (weights get them at load when, besides, the
+    /// AVX-512 kernel build is in use: `QuantizedDecodePath.buildsPanels`).
     public static var isEnabled: Bool { cpuSupports && !isDisabled && !IntegerKernels.isDisabled }
 
     /// Repacks `matrix`; nil when its rows are not a multiple of 16 or the CPU cannot run the products.

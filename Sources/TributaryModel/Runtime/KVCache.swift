@@ -95,7 +95,7 @@ public final class KVCache: @unchecked Sendable {
         let end = end ?? length
         guard from < end else { return }
         guard let ring = layer.ring else {
-            result.append(KeyValueSegment(keys: layer.keys, values: layer.values, count: end - from, firstPosition: from))
+            result.append(KeyValueSegment(keys: layer.keys + from * width, values: layer.values + from * width, count: end - from, firstPosition: from))
             return
         }
         precondition(from >= end - ring, "sliding-window cache no longer holds position \(from)")

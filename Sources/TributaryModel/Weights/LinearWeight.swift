@@ -20,9 +20,9 @@ public final class LinearWeight: Sendable {
     public let panels: IntegerPanels?
 
     /// Wraps `storage` (which must hold `outputs × inputs` floats); with `panels` true (the default
-    /// when ``IntegerPanels/isEnabled``), `quantized` is also repacked into ``panels``.
+    /// when ``QuantizedDecodePath/buildsPanels``), `quantized` is also repacked into ``panels``.
     public init(outputs: Int, inputs: Int, storage: FloatStorage, bias: [Float]? = nil, quantized: QuantizedMatrix? = nil,
-                panels: Bool = IntegerPanels.isEnabled) {
+                panels: Bool = QuantizedDecodePath.buildsPanels) {
         precondition(storage.count == outputs * inputs, "weight storage does not match its shape")
         precondition(bias == nil || bias!.count == outputs, "bias does not match the weight")
         precondition(quantized == nil || (quantized!.rows == outputs && quantized!.columns == inputs), "quantized weights do not match")

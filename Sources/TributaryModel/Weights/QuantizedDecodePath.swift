@@ -59,6 +59,10 @@ public final class QuantizedDecodePath: @unchecked Sendable {
         ProcessInfo.processInfo.environment["TRIBUTARY_DECODE_PANEL_ROWS"].flatMap(Int.init) ?? 16
     }
 
+    /// Whether weights get ``IntegerPanels`` at load: the CPU runs them, they are not turned off, and the
+    /// AVX-512 kernel build is the one in use (the only one whose path reads them).
+    public static var buildsPanels: Bool { IntegerPanels.isEnabled && bestKernels.name == AVX512Kernels.kernels.name }
+
     /// The kernels for this CPU: the AVX-512 build, else the AVX2 + FMA one, else the portable one
     /// (`TRIBUTARY_KERNELS=generic|avx2|avx512` chooses one the CPU supports).
     public static let bestKernels: QuantizedKernelSet = {

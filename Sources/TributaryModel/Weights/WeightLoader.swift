@@ -34,7 +34,7 @@ struct WeightLoader: Sendable {
         let biasValues = bias ? try vector("\(name).bias", count: outputs) : nil
         return LinearWeight(outputs: outputs, inputs: inputs, storage: storage, bias: biasValues,
                             quantized: keepQuantized ? source.quantized("\(name).weight") : nil,
-                            panels: panels && IntegerPanels.isEnabled)
+                            panels: panels && QuantizedDecodePath.buildsPanels)
     }
 
     /// Loads the weights of decoder layer `index`.

@@ -322,7 +322,9 @@ struct BatchingTests {
     }
 
     @Test("decode steps of 16 rows or more take the integer panels: within tolerance of each row alone; --decode-blas-rows 0 keeps them on the kernels",
-          .enabled(if: IntegerPanels.isEnabled))
+          .enabled(if: QuantizedDecodePath.buildsPanels && ["TRIBUTARY_DECODE_PANEL_ROWS", "TRIBUTARY_DECODE_BLAS_ROWS"].allSatisfy {
+              ProcessInfo.processInfo.environment[$0] == nil
+          }))
     func panelDecodeRows() throws {
         let model = try Fixtures.model("smollm2")
         let transformer = Transformer(configuration: model.configuration, weights: model.weights)
