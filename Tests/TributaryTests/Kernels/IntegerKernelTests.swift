@@ -9,24 +9,53 @@ import TributaryKernels
 /// among others, and whichever range of weight rows a thread claims.
 @Suite("Integer decode kernels", .enabled(if: IntegerKernels.cpuSupports))
 struct IntegerKernelTests {
+    /// The float64 product of one weight row and one input, and the bound the inputs' 16-bit rounding allows
+    /// (`sum |w - m| * max|x| / 65534` per input block of 32), and `sum |w·x|` for float32 rounding: column
+    /// `j` has weight `weight(j)`, input `input(j)` and block offset `offset(j)` (`w = d·q + m`: the input
+    /// rounding meets `d·q = w - m`; `m` meets the input block's float sum).
+    static func exactWithBound(columns: Int, weight: (Int) -> Double, input: (Int) -> Double, offset: (Int) -> Double)
+        -> (exact: Double, bound: Double, magnitude: Double) {
+        var exact = 0.0, bound = 0.0, magnitude = 0.0
+        for block in 0..<(columns / 32) {
+            var largest = 0.0, codeSum = 0.0
+            for j in (block * 32)..<(block * 32 + 32) {
+                let w = weight(j), v = input(j), m = offset(j)
+                exact += w * v
+                magnitude += abs((w - m) * v) + abs(m * v)
+                largest = max(largest, abs(v))
+                codeSum += abs(w - m)
+            }
+            bound += codeSum * largest / 65534
+        }
+        return (exact, bound, magnitude)
+    }
+
+    /// Quantizes `inputRows` of `x` (rows of `columns` floats) and hands the codes, block scales, block
+    /// sums and the row list to `body`.
+    static func withQuantizedInputs(_ x: [Float], inputRows: [Int], columns: Int,
+                                    _ body: (UnsafePointer<Int16>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeBufferPointer<Int>) -> Void) {
+        var codes = [Int16](repeating: 0, count: inputRows.count * columns)
+        var scales = [Float](repeating: 0, count: inputRows.count * columns / 32)
+        var sums = scales
+        x.withUnsafeBufferPointer { xs in inputRows.withUnsafeBufferPointer { rows in
+            codes.withUnsafeMutableBufferPointer { c in scales.withUnsafeMutableBufferPointer { s in sums.withUnsafeMutableBufferPointer { t in
+                IntegerKernels.quantize(xs.baseAddress!, rows: rows, stride: columns, columns: columns,
+                                        codes: c.baseAddress!, scales: s.baseAddress!, sums: t.baseAddress!)
+                body(c.baseAddress!, s.baseAddress!, t.baseAddress!, rows)
+            } } }
+        } }
+    }
+
     /// Quantizes `inputRows` of `x` and multiplies weight rows `[first, last)` into rows of `matrix.rows` floats.
     static func multiply(_ matrix: QuantizedMatrix, x: [Float], inputRows: [Int], outputRowCount: Int,
                          first: Int = 0, last: Int? = nil) -> [Float] {
         var output = [Float](repeating: .nan, count: outputRowCount * matrix.rows)
-        var codes = [Int16](repeating: 0, count: inputRows.count * matrix.columns)
-        var scales = [Float](repeating: 0, count: inputRows.count * matrix.columns / 32)
-        var sums = scales
-        x.withUnsafeBufferPointer { xs in inputRows.withUnsafeBufferPointer { rows in
-            codes.withUnsafeMutableBufferPointer { c in scales.withUnsafeMutableBufferPointer { s in sums.withUnsafeMutableBufferPointer { t in
-                IntegerKernels.quantize(xs.baseAddress!, rows: rows, stride: matrix.columns, columns: matrix.columns,
-                                        codes: c.baseAddress!, scales: s.baseAddress!, sums: t.baseAddress!)
-                output.withUnsafeMutableBufferPointer { o in
-                    IntegerKernels.multiply(matrix, first: first, last: last ?? matrix.rows, codes: c.baseAddress!, scales: s.baseAddress!,
-                                            sums: t.baseAddress!, count: rows.count, outputRows: rows.baseAddress!, output: o.baseAddress!,
-                                            outputStride: matrix.rows)
-                }
-            } } }
-        } }
+        withQuantizedInputs(x, inputRows: inputRows, columns: matrix.columns) { codes, scales, sums, rows in
+            output.withUnsafeMutableBufferPointer { o in
+                IntegerKernels.multiply(matrix, first: first, last: last ?? matrix.rows, codes: codes, scales: scales, sums: sums,
+                                        count: rows.count, outputRows: rows.baseAddress!, output: o.baseAddress!, outputStride: matrix.rows)
+            }
+        }
         return output
     }
 
@@ -48,20 +77,9 @@ struct IntegerKernelTests {
         for input in 0..<inputCount {
             let alone = Self.multiply(matrix, x: x, inputRows: [input], outputRowCount: inputCount)
             for row in 0..<rows {
-                var exact = 0.0, bound = 0.0, magnitude = 0.0
-                for block in 0..<(columns / 32) {
-                    // `w = d·q + m`: the input quantization error meets `d·q = w - m`; `m` meets the float sum.
-                    let offset = matrix.hasOffsets ? Double(matrix.m[row * (columns / 32) + block]) : 0
-                    var largest = 0.0, codeSum = 0.0
-                    for j in (block * 32)..<(block * 32 + 32) {
-                        let w = Double(weights[row * columns + j]), v = Double(x[input * columns + j])
-                        exact += w * v
-                        magnitude += abs((w - offset) * v) + abs(offset * v)
-                        largest = max(largest, abs(v))
-                        codeSum += abs(w - offset)
-                    }
-                    bound += codeSum * largest / 65534
-                }
+                let (exact, bound, magnitude) = Self.exactWithBound(columns: columns,
+                    weight: { Double(weights[row * columns + $0]) }, input: { Double(x[input * columns + $0]) },
+                    offset: { matrix.hasOffsets ? Double(matrix.m[row * (columns / 32) + $0 / 32]) : 0 })
                 let value = batched[input * rows + row]
                 // Input codes within half a step, plus float32 rounding of the block sums and offsets.
                 #expect(abs(Double(value) - exact) <= bound * 1.001 + 1e-6 * magnitude, "\(type) input \(input) row \(row): \(value) vs \(exact)")

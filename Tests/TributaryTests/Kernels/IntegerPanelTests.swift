@@ -13,20 +13,12 @@ struct IntegerPanelTests {
     static func multiply(_ panels: IntegerPanels, x: [Float], inputRows: [Int], outputRowCount: Int,
                          first: Int = 0, last: Int? = nil) -> [Float] {
         var output = [Float](repeating: .nan, count: outputRowCount * panels.rows)
-        var codes = [Int16](repeating: 0, count: inputRows.count * panels.columns)
-        var scales = [Float](repeating: 0, count: inputRows.count * panels.columns / 32)
-        var sums = scales
-        x.withUnsafeBufferPointer { xs in inputRows.withUnsafeBufferPointer { rows in
-            codes.withUnsafeMutableBufferPointer { c in scales.withUnsafeMutableBufferPointer { s in sums.withUnsafeMutableBufferPointer { t in
-                IntegerKernels.quantize(xs.baseAddress!, rows: rows, stride: panels.columns, columns: panels.columns,
-                                        codes: c.baseAddress!, scales: s.baseAddress!, sums: t.baseAddress!)
-                output.withUnsafeMutableBufferPointer { o in
-                    panels.multiply(firstPanel: first, lastPanel: last ?? panels.panelCount, codes: c.baseAddress!, scales: s.baseAddress!,
-                                    sums: t.baseAddress!, count: rows.count, outputRows: rows.baseAddress!, output: o.baseAddress!,
-                                    outputStride: panels.rows)
-                }
-            } } }
-        } }
+        IntegerKernelTests.withQuantizedInputs(x, inputRows: inputRows, columns: panels.columns) { codes, scales, sums, rows in
+            output.withUnsafeMutableBufferPointer { o in
+                panels.multiply(firstPanel: first, lastPanel: last ?? panels.panelCount, codes: codes, scales: scales, sums: sums,
+                                count: rows.count, outputRows: rows.baseAddress!, output: o.baseAddress!, outputStride: panels.rows)
+            }
+        }
         return output
     }
 
@@ -58,20 +50,9 @@ struct IntegerPanelTests {
         for input in 0..<inputCount {
             let alone = Self.multiply(panels, x: x, inputRows: [input], outputRowCount: inputCount)
             for row in 0..<rows {
-                var exact = 0.0, bound = 0.0, magnitude = 0.0
-                for block in 0..<(columns / 32) {
-                    var largest = 0.0, codeSum = 0.0
-                    for j in (block * 32)..<(block * 32 + 32) {
-                        // `w = d·q + m`: the input rounding meets `d·q = w - m`; `m` meets the float sum.
-                        let offset = matrix.hasOffsets ? Double(matrix.m[row * weightBlocks + j / blockSize]) : 0
-                        let w = Double(fileWeights[(row % fileRows) * columns + j]), v = Double(x[input * columns + j])
-                        exact += w * v
-                        magnitude += abs((w - offset) * v) + abs(offset * v)
-                        largest = max(largest, abs(v))
-                        codeSum += abs(w - offset)
-                    }
-                    bound += codeSum * largest / 65534
-                }
+                let (exact, bound, magnitude) = IntegerKernelTests.exactWithBound(columns: columns,
+                    weight: { Double(fileWeights[(row % fileRows) * columns + $0]) }, input: { Double(x[input * columns + $0]) },
+                    offset: { matrix.hasOffsets ? Double(matrix.m[row * weightBlocks + $0 / blockSize]) : 0 })
                 let value = batched[input * rows + row]
                 #expect(abs(Double(value) - exact) <= bound * 1.001 + 1e-6 * magnitude, "\(type) input \(input) row \(row): \(value) vs \(exact)")
                 #expect(value.bitPattern == alone[input * rows + row].bitPattern, "\(type): batched and alone differ")

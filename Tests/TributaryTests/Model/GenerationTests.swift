@@ -175,27 +175,32 @@ struct BatchingTests {
         }
     }
 
+    /// Each prompt prefilled alone twice: one cache is kept as it is for a batched step, the other takes the
+    /// greedy next token as one decode row alone, whose logits are returned with the caches and tokens.
+    static func prefilledAlone(_ transformer: Transformer, _ model: LanguageModel, _ prompts: [[Int]], maximumLength: Int) throws
+        -> (caches: [KVCache], next: [Int], alone: [[Float]]) {
+        var caches: [KVCache] = [], next: [Int] = [], alone: [[Float]] = []
+        for prompt in prompts {
+            let cache = KVCache(configuration: model.configuration, maximumLength: maximumLength)
+            let logits = try transformer.forward([BatchItem(cache: cache, tokens: prompt)]).last(of: 0)
+            let token = logits.indices.max { logits[$0] < logits[$1] }!
+            let batched = KVCache(configuration: model.configuration, maximumLength: maximumLength)
+            _ = try transformer.forward([BatchItem(cache: batched, tokens: prompt)])
+            caches.append(batched)
+            next.append(token)
+            alone.append(Array(try transformer.forward([BatchItem(cache: cache, tokens: [token])]).last(of: 0)))
+        }
+        return (caches, next, alone)
+    }
+
     @Test("decode rows split by a prefill chunk take the BLAS path correctly")
     func gatheredDecodeRows() throws {
         let model = try Fixtures.model("smollm2")
         let transformer = Transformer(configuration: model.configuration, weights: model.weights, decodeBLASRows: 2)
         let prompts = ["The river flows", "Hello, my name is"].map { model.tokenizer.encode($0, parseSpecial: true) }
         let newcomer = model.tokenizer.encode("Once upon a time", parseSpecial: true)
-        var expected: [[Float]] = []
-        var caches: [KVCache] = []
-        var nextTokens: [Int] = []
-        for prompt in prompts {
-            // Alone: prefill, then one decode row (the kernels: one row is under the crossover); the
-            // prefilled cache is kept for the batched step before that decode row is appended.
-            let alone = KVCache(configuration: model.configuration, maximumLength: 128)
-            let logits = try transformer.forward([BatchItem(cache: alone, tokens: prompt)]).last(of: 0)
-            let next = logits.indices.max { logits[$0] < logits[$1] }!
-            let batched = KVCache(configuration: model.configuration, maximumLength: 128)
-            _ = try transformer.forward([BatchItem(cache: batched, tokens: prompt)])
-            caches.append(batched)
-            nextTokens.append(next)
-            expected.append(Array(try transformer.forward([BatchItem(cache: alone, tokens: [next])]).last(of: 0)))
-        }
+        // Alone: prefill, then one decode row (the kernels: one row is under the crossover).
+        let (caches, nextTokens, expected) = try Self.prefilledAlone(transformer, model, prompts, maximumLength: 128)
         // Decode, prefill, decode: the two decode rows are rows 0 and 1 + newcomer.count.
         let step = try transformer.forward([
             BatchItem(cache: caches[0], tokens: [nextTokens[0]]),
@@ -334,17 +339,7 @@ struct BatchingTests {
         let kernelsOnly = Transformer(configuration: model.configuration, weights: model.weights, decodeBLASRows: 0)
         #expect(!kernelsOnly.decodePath!.prefersPanels(rows: 64))
         let prompts = (0..<16).map { model.tokenizer.encode("Item \($0): the river", parseSpecial: true) }
-        var caches: [KVCache] = [], next: [Int] = [], alone: [[Float]] = []
-        for prompt in prompts {
-            let cache = KVCache(configuration: model.configuration, maximumLength: 64)
-            let logits = try transformer.forward([BatchItem(cache: cache, tokens: prompt)]).last(of: 0)
-            let token = logits.indices.max { logits[$0] < logits[$1] }!
-            let batched = KVCache(configuration: model.configuration, maximumLength: 64)
-            _ = try transformer.forward([BatchItem(cache: batched, tokens: prompt)])
-            caches.append(batched)
-            next.append(token)
-            alone.append(Array(try transformer.forward([BatchItem(cache: cache, tokens: [token])]).last(of: 0)))
-        }
+        let (caches, next, alone) = try Self.prefilledAlone(transformer, model, prompts, maximumLength: 64)
         // Sixteen decode rows: the panels; each row alone went through the kernels.
         let step = try transformer.forward(zip(caches, next).map { BatchItem(cache: $0, tokens: [$1]) })
         for index in prompts.indices {
