@@ -275,6 +275,13 @@ public final class Transformer: @unchecked Sendable {
         tokens == 1 || (tokens < shortPrefillTokens && tokens <= KVCache.ringSlack + 1)
     }
 
+    /// The indices, within `count` consecutive positions starting at `firstPosition`, of positions
+    /// `[lowest, highest]` (empty, at the clamped start, when none are).
+    static func visible(from lowest: Int, through highest: Int, firstPosition: Int, count: Int) -> Range<Int> {
+        let start = min(max(lowest - firstPosition, 0), count)
+        return start..<max(min(highest - firstPosition + 1, count), start)
+    }
+
     /// Prefill rows attend in chunks of this many tokens (see ``attend(layerIndex:sliding:cache:rowStart:count:q:k:v:output:)``).
     static let attentionChunkTokens = 128
 
@@ -335,10 +342,9 @@ public final class Transformer: @unchecked Sendable {
                 w.segmentSpans.removeAll(keepingCapacity: true)
                 var width = 0
                 for segment in segments {
-                    let start = min(max(chunkLowest - segment.firstPosition, 0), segment.count)
-                    let end = max(min(lastPosition - segment.firstPosition + 1, segment.count), start)
-                    w.segmentSpans.append(start..<end)
-                    width += end - start
+                    let span = Self.visible(from: chunkLowest, through: lastPosition, firstPosition: segment.firstPosition, count: segment.count)
+                    w.segmentSpans.append(span)
+                    width += span.count
                 }
                 var column = 0
                 for (segment, span) in zip(segments, w.segmentSpans) where !span.isEmpty {
@@ -358,10 +364,9 @@ public final class Transformer: @unchecked Sendable {
                         var column = 0
                         for (segment, span) in zip(segments, spans) {
                             let first = segment.firstPosition + span.lowerBound
-                            let visibleStart = min(max(lowest - first, 0), span.count)
-                            let visibleEnd = max(min(position - first + 1, span.count), visibleStart)
-                            (scoreRow + column).update(repeating: -.infinity, count: visibleStart)
-                            (scoreRow + column + visibleEnd).update(repeating: -.infinity, count: span.count - visibleEnd)
+                            let visible = Self.visible(from: lowest, through: position, firstPosition: first, count: span.count)
+                            (scoreRow + column).update(repeating: -.infinity, count: visible.lowerBound)
+                            (scoreRow + column + visible.upperBound).update(repeating: -.infinity, count: span.count - visible.upperBound)
                             column += span.count
                         }
                         QuantizedDecodePath.bestKernels.softmax(scoreRow, width)

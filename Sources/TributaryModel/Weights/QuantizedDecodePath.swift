@@ -97,7 +97,7 @@ public final class QuantizedDecodePath: @unchecked Sendable {
                 integerKernels: Bool = !IntegerKernels.isDisabled, panelRows: Int = QuantizedDecodePath.defaultPanelRows) {
         self.kernels = kernels
         usesIntegerKernels = integerKernels && kernels.name == AVX512Kernels.kernels.name && IntegerKernels.cpuSupports
-        usesPanels = usesIntegerKernels && IntegerPanels.cpuSupports && !IntegerPanels.isDisabled
+        usesPanels = usesIntegerKernels && IntegerPanels.isEnabled
         self.blasRows = max(blasRows, 0)
         self.panelRows = max(panelRows, 0)
         self.shortPrefillTokens = max(shortPrefillTokens, 0)
